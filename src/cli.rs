@@ -1,0 +1,163 @@
+//! Command-line arguments (clap derive) and their checked form. No media or storage work here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ids::{self, ChannelArn};
+use crate::model::{
+    Channel, ChannelType, CreateRecordingConfigurationRequest, Preset, RecordingConfiguration, ValidationError,
+};
+use crate::storage::StoreLocation;
+
+/// A local stand-in for Amazon IVS auto-record-to-S3.
+#[derive(Debug, Parser)]
+#[command(name = "ivs-recorder", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record a media file exactly as IVS records a stream to S3.
+    Record(RecordArgs),
+}
+
+/// `ivs-recorder record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The media file to record (mp4, flv, ts, mkv, …; H.264 video).
+    pub input: PathBuf,
+    /// Channel type: decides the rendition ladder.
+    #[arg(long, value_enum, default_value_t = ChannelType::Standard)]
+    pub channel_type: ChannelType,
+    /// Preset of ADVANCED_SD and ADVANCED_HD channels.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// A JSON file in the body shape of CreateRecordingConfiguration; absent: the API defaults
+    /// with bucket `ivs-recordings`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to store: a directory with one folder per bucket, or `memory`.
+    #[arg(long, value_name = "LOCATION", default_value = "./recordings", env = "IVS_RECORDER_STORE")]
+    pub store: StoreLocation,
+    /// The channel's ARN; its account and id make the S3 prefix.
+    #[arg(long, value_name = "ARN")]
+    pub channel_arn: Option<String>,
+    /// Read the input at 1x speed, as a live publisher sends it.
+    #[arg(long)]
+    pub realtime: bool,
+}
+
+/// Why arguments could not be turned into a recording setup.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The configuration file could not be read.
+    #[error("cannot read the recording configuration {}", path.display())]
+    ReadConfig {
+        /// The file given.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A setting breaks an API constraint.
+    #[error("invalid recording configuration{}: {source}", file.as_ref().map(|f| format!(" {}", f.display())).unwrap_or_default())]
+    Invalid {
+        /// The file, when the error is in one.
+        file: Option<PathBuf>,
+        /// The rule broken.
+        source: ValidationError,
+    },
+}
+
+impl RecordArgs {
+    /// The channel and recording configuration these arguments describe, validated.
+    pub fn channel_and_configuration(&self) -> Result<(Channel, RecordingConfiguration), SetupError> {
+        let invalid = |source| SetupError::Invalid { file: None, source };
+        let region = ids::region_from_env();
+        let arn = self.channel_arn.clone().unwrap_or_else(|| ids::default_channel_arn(&region));
+        let channel_arn = ChannelArn::parse(&arn).map_err(invalid)?;
+        let mut channel = Channel::new(arn, String::new(), self.channel_type, self.preset).map_err(invalid)?;
+
+        let request = match &self.config {
+            None => CreateRecordingConfigurationRequest::for_bucket(crate::model::DEFAULT_BUCKET),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
+                    path: path.clone(),
+                    source,
+                })?;
+                CreateRecordingConfigurationRequest::from_json(&text).map_err(|source| SetupError::Invalid {
+                    file: Some(path.clone()),
+                    source,
+                })?
+            }
+        };
+        let config_arn = format!(
+            "arn:aws:ivs:{}:{}:recording-configuration/{}",
+            channel_arn.region,
+            channel_arn.account_id,
+            ids::random_alphanumeric(12)
+        );
+        let configuration = request.into_configuration(config_arn).map_err(|source| SetupError::Invalid {
+            file: self.config.clone(),
+            source,
+        })?;
+        channel.recording_configuration_arn = configuration.arn.clone();
+        Ok((channel, configuration))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> RecordArgs {
+        let mut argv = vec!["ivs-recorder", "record", "in.mp4"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Record(args) => args,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let args = args(&[]);
+        assert_eq!(args.channel_type, ChannelType::Standard);
+        assert_eq!(args.store, StoreLocation::Directory("./recordings".into()));
+        let (channel, config) = args.channel_and_configuration().unwrap();
+        assert!(channel.arn.ends_with(":123456789012:channel/LocalChannel"), "{}", channel.arn);
+        assert_eq!(config.destination_configuration.s3.unwrap().bucket_name, "ivs-recordings");
+        assert_eq!(channel.recording_configuration_arn, config.arn);
+    }
+
+    #[test]
+    fn bad_arn_and_preset_are_validation_errors() {
+        let err = args(&["--channel-arn", "nope"]).channel_and_configuration().unwrap_err();
+        assert!(err.to_string().contains("channelArn must look like"), "{err}");
+        let err = args(&["--channel-type", "BASIC", "--preset", "HIGHER_BANDWIDTH_DELIVERY"])
+            .channel_and_configuration()
+            .unwrap_err();
+        assert!(err.to_string().contains("preset is only allowed"), "{err}");
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"destinationConfiguration":{"s3":{"bucketName":"b-1"}},"thumbnailConfiguration":{"targetIntervalSeconds":0}}"#,
+        )
+        .unwrap();
+        let err = args(&["--config", path.to_str().unwrap()]).channel_and_configuration().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("config.json"), "{text}");
+        assert!(text.ends_with("thumbnailConfiguration.targetIntervalSeconds must be between 1 and 60, got 0"), "{text}");
+        let missing = args(&["--config", "/nonexistent/config.json"]).channel_and_configuration().unwrap_err();
+        assert!(matches!(missing, SetupError::ReadConfig { .. }));
+    }
+}

@@ -1,0 +1,196 @@
+//! A media file as input: opened with libavformat, read packet by packet, optionally paced to
+//! real time as a live publisher would send it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ffmpeg_next as ffmpeg;
+
+use super::{InputInfo, VideoInfo};
+use crate::time::TimeBase;
+
+/// Why an input could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file does not exist.
+    #[error("input file {} does not exist", path.display())]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// libavformat could not open or probe it.
+    #[error("cannot open {} as media (corrupt, truncated or not a media file)", path.display())]
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What libavformat said.
+        #[source]
+        source: ffmpeg::Error,
+    },
+    /// It has no video stream (IVS does not record audio-only input).
+    #[error("{} has no video stream; IVS records video (audio-only input is not supported)", path.display())]
+    NoVideo {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The video stream cannot be used.
+    #[error("the video stream of {} is unusable: {why}", path.display())]
+    BadVideo {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Reading failed part-way.
+    #[error("reading {} failed at {at_seconds:.3} s of media", path.display())]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// How far the media had got.
+        at_seconds: f64,
+        /// What libavformat said.
+        #[source]
+        source: ffmpeg::Error,
+    },
+}
+
+/// An opened media file.
+pub struct FileInput {
+    path: PathBuf,
+    input: ffmpeg::format::context::Input,
+    info: InputInfo,
+    pacer: Option<Pacer>,
+    last_pts_seconds: f64,
+}
+
+impl std::fmt::Debug for FileInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileInput").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl FileInput {
+    /// Opens `path` and finds its video stream. With `realtime`, packets are released no faster
+    /// than their timestamps advance.
+    pub fn open(path: &Path, realtime: bool) -> Result<Self, InputError> {
+        crate::media::init();
+        if !path.exists() {
+            return Err(InputError::NotFound { path: path.to_owned() });
+        }
+        let input = ffmpeg::format::input(path).map_err(|source| InputError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let info = probe(path, &input)?;
+        Ok(Self {
+            path: path.to_owned(),
+            input,
+            info,
+            pacer: realtime.then(Pacer::default),
+            last_pts_seconds: 0.0,
+        })
+    }
+
+    /// What the input holds.
+    pub fn info(&self) -> &InputInfo {
+        &self.info
+    }
+
+    /// The next video packet, `None` at the end of the file.
+    pub fn next_video_packet(&mut self) -> Result<Option<ffmpeg::Packet>, InputError> {
+        loop {
+            let mut packet = ffmpeg::Packet::empty();
+            match packet.read(&mut self.input) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => return Ok(None),
+                Err(source) => {
+                    return Err(InputError::Read {
+                        path: self.path.clone(),
+                        at_seconds: self.last_pts_seconds,
+                        source,
+                    });
+                }
+            }
+            if packet.stream() != self.info.video.stream_index {
+                continue;
+            }
+            if let Some(pts) = packet.pts().or(packet.dts()) {
+                let seconds = self.info.video.time_base.ticks_to_seconds(pts);
+                if let Some(pacer) = &mut self.pacer {
+                    pacer.wait_for(seconds);
+                }
+                self.last_pts_seconds = self.last_pts_seconds.max(seconds);
+            }
+            return Ok(Some(packet));
+        }
+    }
+}
+
+fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInfo, InputError> {
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| InputError::NoVideo { path: path.to_owned() })?;
+    let bad = |why: String| InputError::BadVideo { path: path.to_owned(), why };
+    let parameters = stream.parameters();
+    let codec = ffmpeg::codec::context::Context::from_parameters(parameters.clone())
+        .map_err(|err| bad(format!("cannot read its codec parameters ({err})")))?;
+    let decoder = codec
+        .decoder()
+        .video()
+        .map_err(|err| bad(format!("no decoder for it ({err})")))?;
+    let (width, height) = (decoder.width(), decoder.height());
+    if width == 0 || height == 0 {
+        return Err(bad("its picture size is unknown (0x0)".to_owned()));
+    }
+    let time_base = TimeBase::new(
+        i64::from(stream.time_base().numerator()),
+        i64::from(stream.time_base().denominator()),
+    )
+    .ok_or_else(|| bad(format!("its time base {} is invalid", stream.time_base())))?;
+    let rate = stream.avg_frame_rate();
+    let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
+    let frame_rate = f64::from(rate);
+    if !(frame_rate.is_finite() && frame_rate > 0.0) {
+        return Err(bad("its frame rate is unknown".to_owned()));
+    }
+    let declared_duration_ms = if stream.duration() > 0 {
+        Some(time_base.ticks_to_millis(stream.duration()))
+    } else if input.duration() > 0 {
+        Some(input.duration() / 1000)
+    } else {
+        None
+    };
+    let codec_name = ffmpeg::codec::decoder::find(parameters.id())
+        .map_or_else(|| format!("{:?}", parameters.id()), |c| c.name().to_owned());
+    Ok(InputInfo {
+        source: path.display().to_string(),
+        video: VideoInfo {
+            stream_index: stream.index(),
+            width,
+            height,
+            frame_rate,
+            time_base,
+            codec_name,
+            parameters,
+        },
+        has_audio: input.streams().best(ffmpeg::media::Type::Audio).is_some(),
+        declared_duration_ms,
+    })
+}
+
+/// Releases packets no faster than real time, measured from the first one.
+#[derive(Debug, Default)]
+struct Pacer {
+    origin: Option<(Instant, f64)>,
+}
+
+impl Pacer {
+    fn wait_for(&mut self, media_seconds: f64) {
+        let (started, first) = *self.origin.get_or_insert((Instant::now(), media_seconds));
+        let due = Duration::from_secs_f64((media_seconds - first).max(0.0));
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+}

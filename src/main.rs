@@ -1,0 +1,100 @@
+//! The `ivs-recorder` binary: parses arguments, runs the library, maps the outcome to an exit code.
+//!
+//! Exit codes: 0 recorded; 1 the recording failed or could not be made; 2 invalid arguments or
+//! recording configuration (nothing written).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use ivs_recorder::cli::{Cli, Command, RecordArgs};
+use ivs_recorder::progress::TerminalProgress;
+use ivs_recorder::recording::{RecordError, RecordRequest, RecordingResult, record_file};
+use ivs_recorder::storage::Store;
+use ivs_recorder::time::SystemClock;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IVS_RECORDER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Record(args) => record(&args),
+    }
+}
+
+fn record(args: &RecordArgs) -> ExitCode {
+    let (channel, configuration) = match args.channel_and_configuration() {
+        Ok(setup) => setup,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_record(args, channel, configuration) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_record(
+    args: &RecordArgs,
+    channel: ivs_recorder::model::Channel,
+    configuration: ivs_recorder::model::RecordingConfiguration,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let bucket_name = configuration
+        .destination_configuration
+        .s3
+        .as_ref()
+        .map(|s3| s3.bucket_name.clone())
+        .context("the recording configuration has no S3 destination")?;
+    let store = Store::new(args.store.clone());
+    let bucket = store.bucket(&bucket_name)?;
+    let mut display = TerminalProgress::on_terminal(None);
+    let progress: Option<Box<dyn FnMut(f64) + Send>> = display
+        .take()
+        .map(|mut display| Box::new(move |seconds| display.update(seconds)) as Box<dyn FnMut(f64) + Send>);
+    let request = RecordRequest {
+        input: args.input.clone(),
+        realtime: args.realtime,
+        channel,
+        configuration,
+        bucket,
+        clock: Arc::new(SystemClock),
+        progress,
+    };
+    let outcome = match record_file(request, runtime.handle()) {
+        Ok(outcome) => outcome,
+        Err(err @ RecordError::Validation(_)) => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    eprintln!(
+        "recorded {:.3} s of media: {} thumbnail(s) at {}x{}, renditions [{}]",
+        outcome.duration_ms as f64 / 1000.0,
+        outcome.thumbnails,
+        outcome.thumbnail_size.0,
+        outcome.thumbnail_size.1,
+        outcome.renditions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+    );
+    let code = match &outcome.result {
+        RecordingResult::Ended => ExitCode::SUCCESS,
+        RecordingResult::Failed { reason } => {
+            eprintln!("error: the recording failed and was closed with recording-failed.json: {reason}");
+            ExitCode::from(1)
+        }
+    };
+    println!("{}", outcome.location);
+    Ok(code)
+}

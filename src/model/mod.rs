@@ -1,0 +1,18 @@
+//! The IVS control-plane shapes this tool records with: recording configurations and channels.
+//!
+//! Types serialise in the API's camelCase and carry the API defaults, so a
+//! `CreateRecordingConfiguration` body read from a file (or, later, from an HTTP request) becomes a
+//! complete, validated configuration. Nothing here does I/O.
+
+mod channel;
+mod recording_configuration;
+mod validation;
+
+pub use channel::{Channel, ChannelType, LatencyMode, Preset};
+pub use recording_configuration::{
+    DEFAULT_BUCKET, DEFAULT_THUMBNAIL_INTERVAL_SECONDS,
+    CreateRecordingConfigurationRequest, DestinationConfiguration, RecordingConfiguration,
+    RecordingConfigurationState, RenditionConfiguration, RenditionSelection, ResolutionClass,
+    S3DestinationConfiguration, ThumbnailConfiguration, ThumbnailRecordingMode, ThumbnailStorage,
+};
+pub use validation::ValidationError;

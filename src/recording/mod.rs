@@ -1,0 +1,9 @@
+//! One recording: from an input to the objects IVS writes for it (`events/`, `media/`).
+//!
+//! - [`metadata`]: the `recording-*.json` documents (pure).
+//! - [`recorder`]: records a media file (the `record` command).
+
+pub mod metadata;
+pub mod recorder;
+
+pub use recorder::{RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file};

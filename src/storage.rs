@@ -1,0 +1,338 @@
+//! Where recordings are stored, and the one ordered writer every object goes through.
+//!
+//! A store location is a local directory holding one folder per bucket (the way MinIO lays out
+//! its disk), or `memory` (objects live in the process, for tests and benchmarks). Both are
+//! `object_store` backends, so S3 is a matter of another location. Objects are written strictly
+//! in the order they are sent, which is how the write order of decision D13 is kept.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload};
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Objects waiting to be written; the producers block when it is full.
+const WRITE_QUEUE: usize = 16;
+
+/// Why storing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The bucket folder could not be created or opened.
+    #[error("cannot use bucket {bucket} at {location}")]
+    Bucket {
+        /// The bucket.
+        bucket: String,
+        /// Where the store is.
+        location: String,
+        /// What went wrong.
+        #[source]
+        source: object_store::Error,
+    },
+    /// An object could not be written.
+    #[error("cannot write object {key} to {location}")]
+    Put {
+        /// The object's key.
+        key: String,
+        /// Where the store is.
+        location: String,
+        /// What went wrong.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The writer stopped before the object could be queued (an earlier write failed).
+    #[error("the object writer has stopped; {key} was not written")]
+    WriterStopped {
+        /// The object that was not written.
+        key: String,
+    },
+}
+
+/// Where a store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A local directory with one folder per bucket.
+    Directory(PathBuf),
+    /// Process memory.
+    Memory,
+}
+
+impl FromStr for StoreLocation {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text {
+            "memory" | "memory://" => Self::Memory,
+            path => Self::Directory(PathBuf::from(path.strip_prefix("file://").unwrap_or(path))),
+        })
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Directory(path) => write!(f, "{}", path.display()),
+            Self::Memory => f.write_str("memory://"),
+        }
+    }
+}
+
+/// A store: hands out buckets.
+#[derive(Debug)]
+pub struct Store {
+    location: StoreLocation,
+    memory_buckets: Mutex<HashMap<String, Arc<InMemory>>>,
+}
+
+impl Store {
+    /// A store at `location`.
+    pub fn new(location: StoreLocation) -> Self {
+        Self {
+            location,
+            memory_buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The bucket `name`; a local directory store creates its folder when missing.
+    pub fn bucket(&self, name: &str) -> Result<Bucket, StorageError> {
+        let bucket_error = |source| StorageError::Bucket {
+            bucket: name.to_owned(),
+            location: self.location.to_string(),
+            source,
+        };
+        match &self.location {
+            StoreLocation::Directory(root) => {
+                let folder = root.join(name);
+                std::fs::create_dir_all(&folder).map_err(|err| {
+                    bucket_error(object_store::Error::Generic {
+                        store: "LocalFileSystem",
+                        source: Box::new(err),
+                    })
+                })?;
+                let store = LocalFileSystem::new_with_prefix(&folder).map_err(bucket_error)?;
+                Ok(Bucket {
+                    name: name.to_owned(),
+                    display: folder.display().to_string(),
+                    store: Arc::new(store),
+                    keeps_content_type: false,
+                })
+            }
+            StoreLocation::Memory => {
+                let mut buckets = self.memory_buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let store = buckets.entry(name.to_owned()).or_insert_with(|| Arc::new(InMemory::new()));
+                Ok(Bucket {
+                    name: name.to_owned(),
+                    display: format!("memory://{name}"),
+                    store: store.clone(),
+                    keeps_content_type: true,
+                })
+            }
+        }
+    }
+}
+
+/// One bucket of a store.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    name: String,
+    display: String,
+    store: Arc<dyn ObjectStore>,
+    /// Local files have nowhere to keep a Content-Type.
+    keeps_content_type: bool,
+}
+
+impl Bucket {
+    /// The bucket's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The object store behind the bucket.
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Where `key` is, for people: a path on disk or `memory://bucket/key`.
+    pub fn describe(&self, key: &str) -> String {
+        format!("{}/{key}", self.display)
+    }
+
+    async fn put(&self, artifact: &Artifact) -> Result<(), StorageError> {
+        let mut attributes = Attributes::new();
+        if self.keeps_content_type {
+            attributes.insert(Attribute::ContentType, artifact.content_type.into());
+        }
+        let options = PutOptions {
+            attributes,
+            ..PutOptions::default()
+        };
+        self.store
+            .put_opts(&ObjectPath::from(artifact.key.as_str()), PutPayload::from_bytes(artifact.bytes.clone()), options)
+            .await
+            .map(|_| ())
+            .map_err(|source| StorageError::Put {
+                key: artifact.key.clone(),
+                location: self.display.clone(),
+                source,
+            })
+    }
+}
+
+/// An object to store.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Full key, prefix included.
+    pub key: String,
+    /// The object's bytes.
+    pub bytes: Bytes,
+    /// Its Content-Type (decision D14).
+    pub content_type: &'static str,
+}
+
+impl Artifact {
+    /// A JSON document.
+    pub fn json(key: String, json: String) -> Self {
+        Self { key, bytes: Bytes::from(json), content_type: "application/json" }
+    }
+
+    /// A JPEG image.
+    pub fn jpeg(key: String, bytes: Bytes) -> Self {
+        Self { key, bytes, content_type: "image/jpeg" }
+    }
+
+    /// An empty marker object (`events/ivs-check`).
+    pub fn empty(key: String) -> Self {
+        Self { key, bytes: Bytes::new(), content_type: "application/octet-stream" }
+    }
+}
+
+/// What the writer stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Keys in the order they were written (a key written twice appears twice).
+    pub keys: Vec<String>,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Writes artifacts one after another on the async runtime; producers on other threads send.
+#[derive(Debug)]
+pub struct ArtifactWriter {
+    sender: ArtifactSender,
+    task: JoinHandle<Result<WriteReport, StorageError>>,
+}
+
+/// A cloneable handle that queues artifacts, blocking while the queue is full.
+#[derive(Debug, Clone)]
+pub struct ArtifactSender {
+    sender: mpsc::Sender<Artifact>,
+}
+
+impl ArtifactSender {
+    /// Queues `artifact` from a thread outside the async runtime.
+    pub fn send_blocking(&self, artifact: Artifact) -> Result<(), StorageError> {
+        self.sender
+            .blocking_send(artifact)
+            .map_err(|rejected| StorageError::WriterStopped { key: rejected.0.key })
+    }
+}
+
+impl ArtifactWriter {
+    /// Starts the writer for `bucket` on `runtime`.
+    pub fn spawn(bucket: Bucket, runtime: &Handle) -> Self {
+        let (sender, mut receiver) = mpsc::channel::<Artifact>(WRITE_QUEUE);
+        let task = runtime.spawn(async move {
+            let mut report = WriteReport::default();
+            while let Some(artifact) = receiver.recv().await {
+                bucket.put(&artifact).await?;
+                report.bytes += artifact.bytes.len() as u64;
+                report.keys.push(artifact.key);
+            }
+            Ok(report)
+        });
+        Self { sender: ArtifactSender { sender }, task }
+    }
+
+    /// A handle to queue artifacts with.
+    pub fn sender(&self) -> ArtifactSender {
+        self.sender.clone()
+    }
+
+    /// Waits until everything queued (by every sender, which must all be dropped) is written.
+    pub async fn finish(self) -> Result<WriteReport, StorageError> {
+        drop(self.sender);
+        match self.task.await {
+            Ok(result) => result,
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStore;
+
+    #[test]
+    fn locations_parse() {
+        assert_eq!("memory".parse::<StoreLocation>().unwrap(), StoreLocation::Memory);
+        assert_eq!(
+            "./recordings".parse::<StoreLocation>().unwrap(),
+            StoreLocation::Directory(PathBuf::from("./recordings"))
+        );
+        assert_eq!(
+            "file:///tmp/x".parse::<StoreLocation>().unwrap(),
+            StoreLocation::Directory(PathBuf::from("/tmp/x"))
+        );
+    }
+
+    #[test]
+    fn writer_keeps_order_and_content_types() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = Store::new(StoreLocation::Memory);
+        let bucket = store.bucket("b").unwrap();
+        let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
+        let sender = writer.sender();
+        let keys = ["p/events/ivs-check", "p/events/recording-started.json", "p/media/thumbnails/thumb0.jpg"];
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                sender.send_blocking(Artifact::empty(keys[0].into())).unwrap();
+                sender.send_blocking(Artifact::json(keys[1].into(), "{}".into())).unwrap();
+                sender.send_blocking(Artifact::jpeg(keys[2].into(), Bytes::from_static(b"\xff\xd8"))).unwrap();
+            });
+        });
+        drop(sender);
+        let report = runtime.block_on(writer.finish()).unwrap();
+        assert_eq!(report.keys, keys);
+        assert_eq!(report.bytes, 4);
+        let object = runtime
+            .block_on(bucket.object_store().get(&ObjectPath::from(keys[2])))
+            .unwrap();
+        assert_eq!(object.attributes.get(&Attribute::ContentType).map(|v| v.as_ref()), Some("image/jpeg"));
+    }
+
+    #[test]
+    fn directory_store_creates_the_bucket_folder_and_writes_files() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(StoreLocation::Directory(dir.path().to_owned()));
+        let bucket = store.bucket("ivs-recordings").unwrap();
+        let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
+        let sender = writer.sender();
+        std::thread::spawn(move || sender.send_blocking(Artifact::json("a/b.json".into(), "{\"x\":1}".into())).unwrap())
+            .join()
+            .unwrap();
+        runtime.block_on(writer.finish()).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("ivs-recordings/a/b.json")).unwrap();
+        assert_eq!(written, "{\"x\":1}");
+        assert_eq!(bucket.describe("a/b.json"), format!("{}/a/b.json", dir.path().join("ivs-recordings").display()));
+    }
+}

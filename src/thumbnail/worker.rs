@@ -1,0 +1,117 @@
+//! The thread that turns sampled frames into stored thumbnails, so JPEG work runs beside decoding
+//! instead of after it. Each thumbnail goes to `media/thumbnails/thumbN.jpg` (SEQUENTIAL) and/or
+//! overwrites `media/latest_thumbnail/thumb.jpg` (LATEST), in the order taken.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+
+use super::jpeg::{JpegThumbnailer, ThumbnailError};
+use super::sampler::SampledFrame;
+use crate::layout::RecordingPrefix;
+use crate::storage::{Artifact, ArtifactSender, StorageError};
+
+/// Frames waiting for the JPEG thread; the decoder blocks when it is full (no frame is dropped).
+const FRAME_QUEUE: usize = 2;
+
+/// Why the thumbnail thread stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailWorkerError {
+    /// A thumbnail could not be made.
+    #[error(transparent)]
+    Thumbnail(#[from] ThumbnailError),
+    /// A thumbnail could not be queued for storage.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Where thumbnails go.
+#[derive(Debug, Clone)]
+pub struct ThumbnailTargets {
+    /// The recording's prefix.
+    pub prefix: RecordingPrefix,
+    /// Write `thumbN.jpg`.
+    pub sequential: bool,
+    /// Overwrite `latest_thumbnail/thumb.jpg`.
+    pub latest: bool,
+}
+
+/// A running thumbnail thread.
+#[derive(Debug)]
+pub struct ThumbnailWorker {
+    frames: SyncSender<SampledFrame>,
+    thread: JoinHandle<Result<u64, ThumbnailWorkerError>>,
+}
+
+impl ThumbnailWorker {
+    /// Starts a thread making `width` x `height` JPEGs and storing them through `store`. The
+    /// encoder is built on that thread (swscale contexts stay on the thread that uses them);
+    /// an encoder that cannot be built is reported here, before anything is recorded.
+    pub fn spawn(
+        (width, height): (u32, u32),
+        targets: ThumbnailTargets,
+        store: ArtifactSender,
+    ) -> Result<Self, ThumbnailError> {
+        let (frames, receiver) = sync_channel(FRAME_QUEUE);
+        let (ready, is_ready) = sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("thumbnails".into())
+            .spawn(move || {
+                let thumbnailer = match JpegThumbnailer::new(width, height) {
+                    Ok(thumbnailer) => {
+                        let _ = ready.send(Ok(()));
+                        thumbnailer
+                    }
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                        return Ok(0);
+                    }
+                };
+                run(thumbnailer, &targets, &store, receiver)
+            })
+            .expect("the OS can start a thread");
+        match is_ready.recv() {
+            Ok(Ok(())) => Ok(Self { frames, thread }),
+            Ok(Err(err)) => Err(err),
+            Err(_) => match thread.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(_) => Err(ThumbnailError::NoEncoder),
+            },
+        }
+    }
+
+    /// Queues a frame; `false` when the thread has stopped (its error comes from [`Self::finish`]).
+    pub fn push(&self, frame: SampledFrame) -> bool {
+        self.frames.send(frame).is_ok()
+    }
+
+    /// Waits for every queued frame to be stored; returns how many thumbnails were made.
+    pub fn finish(self) -> Result<u64, ThumbnailWorkerError> {
+        drop(self.frames);
+        match self.thread.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+fn run(
+    mut thumbnailer: JpegThumbnailer,
+    targets: &ThumbnailTargets,
+    store: &ArtifactSender,
+    frames: Receiver<SampledFrame>,
+) -> Result<u64, ThumbnailWorkerError> {
+    let mut made = 0;
+    for sampled in frames {
+        let jpeg = Bytes::from(thumbnailer.encode(&sampled.frame, sampled.number)?);
+        if targets.sequential {
+            store.send_blocking(Artifact::jpeg(targets.prefix.thumbnail(sampled.number), jpeg.clone()))?;
+        }
+        if targets.latest {
+            store.send_blocking(Artifact::jpeg(targets.prefix.latest_thumbnail(), jpeg))?;
+        }
+        made += 1;
+    }
+    Ok(made)
+}
