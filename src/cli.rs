@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ids::{self, ChannelArn};
 use crate::model::{
-    Channel, ChannelType, CreateRecordingConfigurationRequest, Preset, RecordingConfiguration, ValidationError,
+    Channel, ChannelType, CreateRecordingConfigurationRequest, Preset, RecordingConfiguration,
+    ValidationError,
 };
 use crate::storage::StoreLocation;
 
@@ -42,7 +43,12 @@ pub struct RecordArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where to store: a directory with one folder per bucket, or `memory`.
-    #[arg(long, value_name = "LOCATION", default_value = "./recordings", env = "IVS_RECORDER_STORE")]
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        default_value = "./recordings",
+        env = "IVS_RECORDER_STORE"
+    )]
     pub store: StoreLocation,
     /// The channel's ARN; its account and id make the S3 prefix.
     #[arg(long, value_name = "ARN")]
@@ -76,23 +82,32 @@ pub enum SetupError {
 
 impl RecordArgs {
     /// The channel and recording configuration these arguments describe, validated.
-    pub fn channel_and_configuration(&self) -> Result<(Channel, RecordingConfiguration), SetupError> {
+    pub fn channel_and_configuration(
+        &self,
+    ) -> Result<(Channel, RecordingConfiguration), SetupError> {
         let invalid = |source| SetupError::Invalid { file: None, source };
         let region = ids::region_from_env();
-        let arn = self.channel_arn.clone().unwrap_or_else(|| ids::default_channel_arn(&region));
+        let arn = self
+            .channel_arn
+            .clone()
+            .unwrap_or_else(|| ids::default_channel_arn(&region));
         let channel_arn = ChannelArn::parse(&arn).map_err(invalid)?;
-        let mut channel = Channel::new(arn, String::new(), self.channel_type, self.preset).map_err(invalid)?;
+        let mut channel =
+            Channel::new(arn, String::new(), self.channel_type, self.preset).map_err(invalid)?;
 
         let request = match &self.config {
             None => CreateRecordingConfigurationRequest::for_bucket(crate::model::DEFAULT_BUCKET),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
-                    path: path.clone(),
-                    source,
-                })?;
-                CreateRecordingConfigurationRequest::from_json(&text).map_err(|source| SetupError::Invalid {
-                    file: Some(path.clone()),
-                    source,
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
+                        path: path.clone(),
+                        source,
+                    })?;
+                CreateRecordingConfigurationRequest::from_json(&text).map_err(|source| {
+                    SetupError::Invalid {
+                        file: Some(path.clone()),
+                        source,
+                    }
                 })?
             }
         };
@@ -102,10 +117,13 @@ impl RecordArgs {
             channel_arn.account_id,
             ids::random_alphanumeric(12)
         );
-        let configuration = request.into_configuration(config_arn).map_err(|source| SetupError::Invalid {
-            file: self.config.clone(),
-            source,
-        })?;
+        let configuration =
+            request
+                .into_configuration(config_arn)
+                .map_err(|source| SetupError::Invalid {
+                    file: self.config.clone(),
+                    source,
+                })?;
         channel.recording_configuration_arn = configuration.arn.clone();
         Ok((channel, configuration))
     }
@@ -129,18 +147,35 @@ mod tests {
         assert_eq!(args.channel_type, ChannelType::Standard);
         assert_eq!(args.store, StoreLocation::Directory("./recordings".into()));
         let (channel, config) = args.channel_and_configuration().unwrap();
-        assert!(channel.arn.ends_with(":123456789012:channel/LocalChannel"), "{}", channel.arn);
-        assert_eq!(config.destination_configuration.s3.unwrap().bucket_name, "ivs-recordings");
+        assert!(
+            channel.arn.ends_with(":123456789012:channel/LocalChannel"),
+            "{}",
+            channel.arn
+        );
+        assert_eq!(
+            config.destination_configuration.s3.unwrap().bucket_name,
+            "ivs-recordings"
+        );
         assert_eq!(channel.recording_configuration_arn, config.arn);
     }
 
     #[test]
     fn bad_arn_and_preset_are_validation_errors() {
-        let err = args(&["--channel-arn", "nope"]).channel_and_configuration().unwrap_err();
-        assert!(err.to_string().contains("channelArn must look like"), "{err}");
-        let err = args(&["--channel-type", "BASIC", "--preset", "HIGHER_BANDWIDTH_DELIVERY"])
+        let err = args(&["--channel-arn", "nope"])
             .channel_and_configuration()
             .unwrap_err();
+        assert!(
+            err.to_string().contains("channelArn must look like"),
+            "{err}"
+        );
+        let err = args(&[
+            "--channel-type",
+            "BASIC",
+            "--preset",
+            "HIGHER_BANDWIDTH_DELIVERY",
+        ])
+        .channel_and_configuration()
+        .unwrap_err();
         assert!(err.to_string().contains("preset is only allowed"), "{err}");
     }
 
@@ -153,11 +188,20 @@ mod tests {
             r#"{"destinationConfiguration":{"s3":{"bucketName":"b-1"}},"thumbnailConfiguration":{"targetIntervalSeconds":0}}"#,
         )
         .unwrap();
-        let err = args(&["--config", path.to_str().unwrap()]).channel_and_configuration().unwrap_err();
+        let err = args(&["--config", path.to_str().unwrap()])
+            .channel_and_configuration()
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("config.json"), "{text}");
-        assert!(text.ends_with("thumbnailConfiguration.targetIntervalSeconds must be between 1 and 60, got 0"), "{text}");
-        let missing = args(&["--config", "/nonexistent/config.json"]).channel_and_configuration().unwrap_err();
+        assert!(
+            text.ends_with(
+                "thumbnailConfiguration.targetIntervalSeconds must be between 1 and 60, got 0"
+            ),
+            "{text}"
+        );
+        let missing = args(&["--config", "/nonexistent/config.json"])
+            .channel_and_configuration()
+            .unwrap_err();
         assert!(matches!(missing, SetupError::ReadConfig { .. }));
     }
 }

@@ -58,7 +58,9 @@ impl ChannelArn {
         let invalid = |why: &str| {
             ValidationError::new(
                 "channelArn",
-                format!("must look like arn:aws:ivs:<region>:<account>:channel/<id> ({why}), got {arn:?}"),
+                format!(
+                    "must look like arn:aws:ivs:<region>:<account>:channel/<id> ({why}), got {arn:?}"
+                ),
             )
         };
         if arn.is_empty() || arn.len() > 128 {
@@ -71,7 +73,11 @@ impl ChannelArn {
         if aws_arn != "arn" || partition != "aws" || service != "ivs" {
             return Err(invalid("it must start with arn:aws:ivs:"));
         }
-        if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(invalid("the region is [a-z0-9-]+"));
         }
         if account_id.is_empty() || !account_id.chars().all(|c| c.is_ascii_digit()) {
@@ -80,7 +86,11 @@ impl ChannelArn {
         let channel_id = resource
             .strip_prefix("channel/")
             .ok_or_else(|| invalid("the resource is channel/<id>"))?;
-        if channel_id.is_empty() || !channel_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if channel_id.is_empty()
+            || !channel_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(invalid("the id is [a-zA-Z0-9-]+"));
         }
         Ok(Self {
@@ -106,7 +116,8 @@ mod tests {
 
     #[test]
     fn channel_arn_parts() {
-        let arn = ChannelArn::parse("arn:aws:ivs:us-east-1:098435415742:channel/2rrcA103rn67").unwrap();
+        let arn =
+            ChannelArn::parse("arn:aws:ivs:us-east-1:098435415742:channel/2rrcA103rn67").unwrap();
         assert_eq!(arn.region, "us-east-1");
         assert_eq!(arn.account_id, "098435415742");
         assert_eq!(arn.channel_id, "2rrcA103rn67");
@@ -125,7 +136,10 @@ mod tests {
             "channel/abc",
         ] {
             let err = ChannelArn::parse(bad).expect_err(bad);
-            assert!(err.to_string().starts_with("channelArn must look like"), "{err}");
+            assert!(
+                err.to_string().starts_with("channelArn must look like"),
+                "{err}"
+            );
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The rendition ladder: which renditions a channel type makes from an input (spec 3.3), which of
 //! them a recording configuration selects (D3–D5), and the thumbnail size (D8). Pure.
 
-use crate::model::{ChannelType, Preset, RenditionConfiguration, RenditionSelection, ResolutionClass};
+use crate::model::{
+    ChannelType, Preset, RenditionConfiguration, RenditionSelection, ResolutionClass,
+};
 
 /// The input video the ladder is built from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -94,7 +96,11 @@ impl Ladder {
     }
 
     /// The renditions a recording configuration records (D3–D5), highest first.
-    pub fn select(&self, channel_type: ChannelType, config: &RenditionConfiguration) -> Vec<Rendition> {
+    pub fn select(
+        &self,
+        channel_type: ChannelType,
+        config: &RenditionConfiguration,
+    ) -> Vec<Rendition> {
         if channel_type == ChannelType::Basic {
             // D5: CUSTOM has no effect on BASIC; NONE still records nothing.
             return match config.rendition_selection {
@@ -130,24 +136,42 @@ impl Ladder {
         if class == ResolutionClass::LowestResolution {
             return self.renditions.last().into_iter().collect();
         }
-        let in_class: Vec<&Rendition> = self.renditions.iter().filter(|r| class.contains(r.height)).collect();
+        let in_class: Vec<&Rendition> = self
+            .renditions
+            .iter()
+            .filter(|r| class.contains(r.height))
+            .collect();
         if !in_class.is_empty() {
             return in_class;
         }
         let range = class.height_range();
         let below = self.renditions.iter().find(|r| r.height < *range.start());
-        let above = self.renditions.iter().rev().find(|r| r.height > *range.end());
+        let above = self
+            .renditions
+            .iter()
+            .rev()
+            .find(|r| r.height > *range.end());
         below.or(above).into_iter().collect()
     }
 
     /// D8: the thumbnail size: the rendition of the selected class when the ladder has one
     /// (the lowest rung for `LOWEST_RESOLUTION`, else the highest in the class), otherwise the
     /// source size.
-    pub fn thumbnail_size(&self, resolution: Option<ResolutionClass>, source: SourceVideo) -> (u32, u32) {
-        let in_class = |class: ResolutionClass| self.renditions.iter().filter(move |r| class.contains(r.height));
+    pub fn thumbnail_size(
+        &self,
+        resolution: Option<ResolutionClass>,
+        source: SourceVideo,
+    ) -> (u32, u32) {
+        let in_class = |class: ResolutionClass| {
+            self.renditions
+                .iter()
+                .filter(move |r| class.contains(r.height))
+        };
         let rendition = match resolution {
             None => None,
-            Some(ResolutionClass::LowestResolution) => in_class(ResolutionClass::LowestResolution).last(),
+            Some(ResolutionClass::LowestResolution) => {
+                in_class(ResolutionClass::LowestResolution).next_back()
+            }
             Some(class) => in_class(class).next(),
         };
         rendition.map_or((source.width, source.height), |r| (r.width, r.height))
@@ -167,7 +191,13 @@ fn passthrough(source: SourceVideo) -> Rendition {
 }
 
 /// A transcoded rung `height` tall at `fps` (capped at the source's), named `<height>p<fps>`.
-fn rung(source: SourceVideo, height: u32, fps: u32, video_kbps: u32, audio: AudioSource) -> Rendition {
+fn rung(
+    source: SourceVideo,
+    height: u32,
+    fps: u32,
+    video_kbps: u32,
+    audio: AudioSource,
+) -> Rendition {
     Rendition {
         name: format!("{height}p{fps}"),
         width: source.width_at(height),
@@ -181,13 +211,22 @@ fn rung(source: SourceVideo, height: u32, fps: u32, video_kbps: u32, audio: Audi
 }
 
 fn aac(kbps: u32) -> AudioSource {
-    AudioSource::Transcoded { bitrate: kbps * 1000 }
+    AudioSource::Transcoded {
+        bitrate: kbps * 1000,
+    }
 }
 
 /// Keeps the rungs no taller than the source; with none left, the source itself.
 fn capped_at_source(source: SourceVideo, rungs: Vec<Rendition>) -> Vec<Rendition> {
-    let kept: Vec<Rendition> = rungs.into_iter().filter(|r| r.height <= source.height).collect();
-    if kept.is_empty() { vec![passthrough(source)] } else { kept }
+    let kept: Vec<Rendition> = rungs
+        .into_iter()
+        .filter(|r| r.height <= source.height)
+        .collect();
+    if kept.is_empty() {
+        vec![passthrough(source)]
+    } else {
+        kept
+    }
 }
 
 /// STANDARD: source passthrough above 720p; 720p at the source's frame-rate class; 480p, 360p,
@@ -230,7 +269,13 @@ fn advanced_hd(source: SourceVideo, constrained: bool) -> Vec<Rendition> {
         });
     } else if source.height > 480 {
         let fps = source.frame_rate.round() as u32;
-        renditions.push(rung(source, source.height & !1, fps, kbps(2300, 1900), aac(128)));
+        renditions.push(rung(
+            source,
+            source.height & !1,
+            fps,
+            kbps(2300, 1900),
+            aac(128),
+        ));
     }
     renditions.extend(advanced_sd(source, constrained));
     capped_at_source(source, renditions)
@@ -256,7 +301,11 @@ mod tests {
     use ResolutionClass::*;
 
     fn source(width: u32, height: u32, frame_rate: f64) -> SourceVideo {
-        SourceVideo { width, height, frame_rate }
+        SourceVideo {
+            width,
+            height,
+            frame_rate,
+        }
     }
 
     /// `name@kbps` per rung (`src` for passthrough), highest first.
@@ -278,30 +327,94 @@ mod tests {
     #[test]
     fn standard_rows_of_the_spec_table() {
         let rows: [(SourceVideo, &[&str]); 7] = [
-            (source(1920, 1080, 60.0), &["1080p60@src", "720p60@3400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(1920, 1080, 30.0), &["1080p30@src", "720p30@2400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(1600, 900, 60.0), &["900p60@src", "720p60@3400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(1600, 900, 30.0), &["900p30@src", "720p30@2400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(1280, 720, 60.0), &["720p60@3400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(1280, 720, 30.0), &["720p30@2400", "480p30@1400", "360p30@630", "160p30@230"]),
-            (source(854, 480, 30.0), &["480p30@1400", "360p30@630", "160p30@230"]),
+            (
+                source(1920, 1080, 60.0),
+                &[
+                    "1080p60@src",
+                    "720p60@3400",
+                    "480p30@1400",
+                    "360p30@630",
+                    "160p30@230",
+                ],
+            ),
+            (
+                source(1920, 1080, 30.0),
+                &[
+                    "1080p30@src",
+                    "720p30@2400",
+                    "480p30@1400",
+                    "360p30@630",
+                    "160p30@230",
+                ],
+            ),
+            (
+                source(1600, 900, 60.0),
+                &[
+                    "900p60@src",
+                    "720p60@3400",
+                    "480p30@1400",
+                    "360p30@630",
+                    "160p30@230",
+                ],
+            ),
+            (
+                source(1600, 900, 30.0),
+                &[
+                    "900p30@src",
+                    "720p30@2400",
+                    "480p30@1400",
+                    "360p30@630",
+                    "160p30@230",
+                ],
+            ),
+            (
+                source(1280, 720, 60.0),
+                &["720p60@3400", "480p30@1400", "360p30@630", "160p30@230"],
+            ),
+            (
+                source(1280, 720, 30.0),
+                &["720p30@2400", "480p30@1400", "360p30@630", "160p30@230"],
+            ),
+            (
+                source(854, 480, 30.0),
+                &["480p30@1400", "360p30@630", "160p30@230"],
+            ),
         ];
         for (input, expected) in rows {
             assert_eq!(plan(Standard, None, input), expected, "{input:?}");
         }
         // >=480p and <720p, and 60 fps at 480p: the same three rungs.
-        assert_eq!(plan(Standard, None, source(1024, 576, 30.0)), ["480p30@1400", "360p30@630", "160p30@230"]);
-        assert_eq!(plan(Standard, None, source(854, 480, 60.0)), ["480p30@1400", "360p30@630", "160p30@230"]);
+        assert_eq!(
+            plan(Standard, None, source(1024, 576, 30.0)),
+            ["480p30@1400", "360p30@630", "160p30@230"]
+        );
+        assert_eq!(
+            plan(Standard, None, source(854, 480, 60.0)),
+            ["480p30@1400", "360p30@630", "160p30@230"]
+        );
     }
 
     #[test]
     fn standard_widths_and_audio_match_ivs() {
         let ladder = Ladder::plan(Standard, None, source(1280, 720, 30.0));
-        let sizes: Vec<(u32, u32)> = ladder.renditions().iter().map(|r| (r.width, r.height)).collect();
+        let sizes: Vec<(u32, u32)> = ladder
+            .renditions()
+            .iter()
+            .map(|r| (r.width, r.height))
+            .collect();
         assert_eq!(sizes, [(1280, 720), (852, 480), (640, 360), (284, 160)]);
         let audio: Vec<AudioSource> = ladder.renditions().iter().map(|r| r.audio).collect();
-        assert_eq!(audio, [AudioSource::Passthrough, AudioSource::Passthrough, aac(64), aac(48)]);
-        let source_rung = &Ladder::plan(Standard, None, source(1920, 1080, 30.0)).renditions()[0];
+        assert_eq!(
+            audio,
+            [
+                AudioSource::Passthrough,
+                AudioSource::Passthrough,
+                aac(64),
+                aac(48)
+            ]
+        );
+        let full_hd = Ladder::plan(Standard, None, source(1920, 1080, 30.0));
+        let source_rung = &full_hd.renditions()[0];
         assert_eq!((source_rung.width, source_rung.height), (1920, 1080));
         assert_eq!(source_rung.video, VideoSource::Passthrough);
     }
@@ -311,17 +424,53 @@ mod tests {
         let higher = Some(Preset::HigherBandwidthDelivery);
         let constrained = Some(Preset::ConstrainedBandwidthDelivery);
         let cases: [(SourceVideo, Option<Preset>, &[&str]); 8] = [
-            (source(1920, 1080, 60.0), higher, &["720p60@3000", "480p30@1300", "360p30@700", "160p30@270"]),
-            (source(1280, 720, 60.0), constrained, &["720p60@2200", "480p30@800", "360p30@400", "160p30@220"]),
-            (source(1920, 1080, 30.0), higher, &["720p30@2300", "480p30@1300", "360p30@700", "160p30@270"]),
-            (source(1280, 720, 30.0), constrained, &["720p30@1900", "480p30@800", "360p30@400", "160p30@220"]),
-            (source(1024, 576, 30.0), higher, &["576p30@2300", "480p30@1300", "360p30@700", "160p30@270"]),
-            (source(1024, 576, 30.0), constrained, &["576p30@1900", "480p30@800", "360p30@400", "160p30@220"]),
-            (source(854, 480, 30.0), higher, &["480p30@1300", "360p30@700", "160p30@270"]),
-            (source(854, 480, 60.0), constrained, &["480p30@800", "360p30@400", "160p30@220"]),
+            (
+                source(1920, 1080, 60.0),
+                higher,
+                &["720p60@3000", "480p30@1300", "360p30@700", "160p30@270"],
+            ),
+            (
+                source(1280, 720, 60.0),
+                constrained,
+                &["720p60@2200", "480p30@800", "360p30@400", "160p30@220"],
+            ),
+            (
+                source(1920, 1080, 30.0),
+                higher,
+                &["720p30@2300", "480p30@1300", "360p30@700", "160p30@270"],
+            ),
+            (
+                source(1280, 720, 30.0),
+                constrained,
+                &["720p30@1900", "480p30@800", "360p30@400", "160p30@220"],
+            ),
+            (
+                source(1024, 576, 30.0),
+                higher,
+                &["576p30@2300", "480p30@1300", "360p30@700", "160p30@270"],
+            ),
+            (
+                source(1024, 576, 30.0),
+                constrained,
+                &["576p30@1900", "480p30@800", "360p30@400", "160p30@220"],
+            ),
+            (
+                source(854, 480, 30.0),
+                higher,
+                &["480p30@1300", "360p30@700", "160p30@270"],
+            ),
+            (
+                source(854, 480, 60.0),
+                constrained,
+                &["480p30@800", "360p30@400", "160p30@220"],
+            ),
         ];
         for (input, preset, expected) in cases {
-            assert_eq!(plan(AdvancedHd, preset, input), expected, "{input:?} {preset:?}");
+            assert_eq!(
+                plan(AdvancedHd, preset, input),
+                expected,
+                "{input:?} {preset:?}"
+            );
         }
         // Audio is always transcoded on ADVANCED types.
         let ladder = Ladder::plan(AdvancedHd, higher, source(1920, 1080, 30.0));
@@ -331,27 +480,47 @@ mod tests {
 
     #[test]
     fn advanced_sd_caps_at_480p_and_at_the_input() {
-        for input in [source(1920, 1080, 60.0), source(1280, 720, 30.0), source(854, 480, 30.0)] {
-            assert_eq!(plan(AdvancedSd, None, input), ["480p30@1300", "360p30@700", "160p30@270"]);
+        for input in [
+            source(1920, 1080, 60.0),
+            source(1280, 720, 30.0),
+            source(854, 480, 30.0),
+        ] {
             assert_eq!(
-                plan(AdvancedSd, Some(Preset::ConstrainedBandwidthDelivery), input),
+                plan(AdvancedSd, None, input),
+                ["480p30@1300", "360p30@700", "160p30@270"]
+            );
+            assert_eq!(
+                plan(
+                    AdvancedSd,
+                    Some(Preset::ConstrainedBandwidthDelivery),
+                    input
+                ),
                 ["480p30@800", "360p30@400", "160p30@220"]
             );
         }
-        assert_eq!(plan(AdvancedSd, None, source(640, 360, 30.0)), ["360p30@700", "160p30@270"]);
+        assert_eq!(
+            plan(AdvancedSd, None, source(640, 360, 30.0)),
+            ["360p30@700", "160p30@270"]
+        );
     }
 
     #[test]
     fn basic_is_one_passthrough_rendition_named_by_d1() {
         assert_eq!(plan(Basic, None, source(1920, 1080, 30.0)), ["1080p30@src"]);
-        assert_eq!(plan(Basic, None, source(1920, 1080, 59.94)), ["1080p60@src"]);
+        assert_eq!(
+            plan(Basic, None, source(1920, 1080, 59.94)),
+            ["1080p60@src"]
+        );
         assert_eq!(plan(Basic, None, source(854, 480, 30.0)), ["480p30@src"]);
         assert_eq!(plan(Basic, None, source(1280, 720, 29.97)), ["720p30@src"]);
     }
 
     #[test]
     fn small_inputs_are_never_upscaled() {
-        assert_eq!(plan(Standard, None, source(640, 360, 30.0)), ["360p30@630", "160p30@230"]);
+        assert_eq!(
+            plan(Standard, None, source(640, 360, 30.0)),
+            ["360p30@630", "160p30@230"]
+        );
         assert_eq!(plan(Standard, None, source(160, 120, 30.0)), ["120p30@src"]);
     }
 
@@ -369,23 +538,47 @@ mod tests {
     #[test]
     fn selection_all_none_and_custom() {
         let ladder = Ladder::plan(Standard, None, source(1920, 1080, 30.0));
-        let all = RenditionConfiguration { rendition_selection: RenditionSelection::All, renditions: vec![] };
-        assert_eq!(names(&ladder.select(Standard, &all)), ["1080p30", "720p30", "480p30", "360p30", "160p30"]);
-        let none = RenditionConfiguration { rendition_selection: RenditionSelection::None, renditions: vec![] };
+        let all = RenditionConfiguration {
+            rendition_selection: RenditionSelection::All,
+            renditions: vec![],
+        };
+        assert_eq!(
+            names(&ladder.select(Standard, &all)),
+            ["1080p30", "720p30", "480p30", "360p30", "160p30"]
+        );
+        let none = RenditionConfiguration {
+            rendition_selection: RenditionSelection::None,
+            renditions: vec![],
+        };
         assert!(ladder.select(Standard, &none).is_empty());
-        assert_eq!(names(&ladder.select(Standard, &custom(&[Hd, Sd]))), ["720p30", "480p30"]);
-        assert_eq!(names(&ladder.select(Standard, &custom(&[FullHd]))), ["1080p30"]);
+        assert_eq!(
+            names(&ladder.select(Standard, &custom(&[Hd, Sd]))),
+            ["720p30", "480p30"]
+        );
+        assert_eq!(
+            names(&ladder.select(Standard, &custom(&[FullHd]))),
+            ["1080p30"]
+        );
         // D3: LOWEST_RESOLUTION is the single lowest rung, not 360p too.
-        assert_eq!(names(&ladder.select(Standard, &custom(&[LowestResolution, FullHd]))), ["1080p30", "160p30"]);
+        assert_eq!(
+            names(&ladder.select(Standard, &custom(&[LowestResolution, FullHd]))),
+            ["1080p30", "160p30"]
+        );
     }
 
     #[test]
     fn custom_falls_back_below_then_above() {
         // 720p30 input: no FULL_HD rung, so the highest below (720p30).
         let hd_input = Ladder::plan(Standard, None, source(1280, 720, 30.0));
-        assert_eq!(names(&hd_input.select(Standard, &custom(&[FullHd]))), ["720p30"]);
+        assert_eq!(
+            names(&hd_input.select(Standard, &custom(&[FullHd]))),
+            ["720p30"]
+        );
         // FULL_HD and HD fall back to the same rung: de-duplicated.
-        assert_eq!(names(&hd_input.select(Standard, &custom(&[FullHd, Hd]))), ["720p30"]);
+        assert_eq!(
+            names(&hd_input.select(Standard, &custom(&[FullHd, Hd]))),
+            ["720p30"]
+        );
         // ADVANCED_SD has nothing above 480p: HD falls back to 480p30.
         let sd = Ladder::plan(AdvancedSd, None, source(1920, 1080, 30.0));
         assert_eq!(names(&sd.select(AdvancedSd, &custom(&[Hd]))), ["480p30"]);
@@ -393,14 +586,19 @@ mod tests {
         let small = Ladder::plan(Standard, None, source(640, 360, 30.0));
         assert_eq!(names(&small.select(Standard, &custom(&[Sd]))), ["360p30"]);
         // Nothing below: the lowest above.
-        let tiny = Ladder { renditions: vec![rung(source(1920, 1080, 30.0), 720, 30, 1, aac(1))] };
+        let tiny = Ladder {
+            renditions: vec![rung(source(1920, 1080, 30.0), 720, 30, 1, aac(1))],
+        };
         assert_eq!(names(&tiny.select(Standard, &custom(&[Sd]))), ["720p30"]);
     }
 
     #[test]
     fn custom_has_no_effect_on_basic() {
         let ladder = Ladder::plan(Basic, None, source(1920, 1080, 30.0));
-        assert_eq!(names(&ladder.select(Basic, &custom(&[LowestResolution]))), ["1080p30"]);
+        assert_eq!(
+            names(&ladder.select(Basic, &custom(&[LowestResolution]))),
+            ["1080p30"]
+        );
     }
 
     #[test]
@@ -414,7 +612,10 @@ mod tests {
         assert_eq!(ladder.thumbnail_size(Some(FullHd), s), (1920, 1080));
         // No rendition of the class: source size, not "best available".
         let hd = source(1280, 720, 30.0);
-        assert_eq!(Ladder::plan(Standard, None, hd).thumbnail_size(Some(FullHd), hd), (1280, 720));
+        assert_eq!(
+            Ladder::plan(Standard, None, hd).thumbnail_size(Some(FullHd), hd),
+            (1280, 720)
+        );
         let basic = Ladder::plan(Basic, None, s);
         assert_eq!(basic.thumbnail_size(Some(Sd), s), (1920, 1080));
         let sd = Ladder::plan(AdvancedSd, None, s);

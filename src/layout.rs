@@ -16,7 +16,12 @@ pub struct RecordingPrefix {
 impl RecordingPrefix {
     /// The prefix for a recording of `channel_id` under `account_id` that started at `started`
     /// (truncated to the minute, UTC).
-    pub fn new(account_id: &str, channel_id: &str, started: OffsetDateTime, recording_id: &str) -> Self {
+    pub fn new(
+        account_id: &str,
+        channel_id: &str,
+        started: OffsetDateTime,
+        recording_id: &str,
+    ) -> Self {
         let utc = started.to_offset(time::UtcOffset::UTC);
         let prefix = format!(
             "ivs/v1/{account_id}/{channel_id}/{}/{}/{}/{}/{}/{recording_id}",
@@ -85,7 +90,9 @@ impl RecordingPrefix {
 
     /// `media/hls/<rendition>/byte-range-variant.m3u8`.
     pub fn byte_range_variant_playlist(&self, rendition: &str) -> String {
-        self.key(&format!("{HLS_PATH}/{rendition}/{BYTE_RANGE_VARIANT_PLAYLIST}"))
+        self.key(&format!(
+            "{HLS_PATH}/{rendition}/{BYTE_RANGE_VARIANT_PLAYLIST}"
+        ))
     }
 
     /// `media/hls/<rendition>/<N>.ts`.
@@ -121,7 +128,12 @@ mod tests {
     use time::macros::datetime;
 
     fn sample_prefix() -> RecordingPrefix {
-        RecordingPrefix::new("098435415742", "2rrcA103rn67", datetime!(2023-02-09 22:55:41.55 UTC), "Pd8MyZnzUAFl")
+        RecordingPrefix::new(
+            "098435415742",
+            "2rrcA103rn67",
+            datetime!(2023-02-09 22:55:41.55 UTC),
+            "Pd8MyZnzUAFl",
+        )
     }
 
     #[test]
@@ -153,9 +165,18 @@ mod tests {
             (p.thumbnail(32), "media/thumbnails/thumb32.jpg"),
             (p.latest_thumbnail(), "media/latest_thumbnail/thumb.jpg"),
             (p.master_playlist(), "media/hls/master.m3u8"),
-            (p.byte_range_multivariant_playlist(), "media/hls/byte-range-multivariant.m3u8"),
-            (p.rendition_playlist("720p30"), "media/hls/720p30/playlist.m3u8"),
-            (p.byte_range_variant_playlist("160p30"), "media/hls/160p30/byte-range-variant.m3u8"),
+            (
+                p.byte_range_multivariant_playlist(),
+                "media/hls/byte-range-multivariant.m3u8",
+            ),
+            (
+                p.rendition_playlist("720p30"),
+                "media/hls/720p30/playlist.m3u8",
+            ),
+            (
+                p.byte_range_variant_playlist("160p30"),
+                "media/hls/160p30/byte-range-variant.m3u8",
+            ),
             (p.segment("720p30", 16), "media/hls/720p30/16.ts"),
         ];
         for (key, rest) in cases {

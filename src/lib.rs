@@ -21,7 +21,7 @@
 //! - [`layout`]: pure; every object key.
 //! - [`time`]: media time bases and the wall clock.
 //! - [`ingest`]: inputs that yield packets.
-//! - [`pipeline`]: decoding.
+//! - [`pipeline`]: decoding (the rendition fan-out joins it later).
 //! - [`thumbnail`]: which frames become thumbnails, and the JPEGs.
 //! - [`recording`]: one recording from input to stored objects; its metadata JSON.
 //! - [`storage`]: store locations and the ordered writer.

@@ -60,9 +60,9 @@ fn run_record(
     let store = Store::new(args.store.clone());
     let bucket = store.bucket(&bucket_name)?;
     let mut display = TerminalProgress::on_terminal(None);
-    let progress: Option<Box<dyn FnMut(f64) + Send>> = display
-        .take()
-        .map(|mut display| Box::new(move |seconds| display.update(seconds)) as Box<dyn FnMut(f64) + Send>);
+    let progress: Option<Box<dyn FnMut(f64) + Send>> = display.take().map(|mut display| {
+        Box::new(move |seconds| display.update(seconds)) as Box<dyn FnMut(f64) + Send>
+    });
     let request = RecordRequest {
         input: args.input.clone(),
         realtime: args.realtime,
@@ -86,12 +86,19 @@ fn run_record(
         outcome.thumbnails,
         outcome.thumbnail_size.0,
         outcome.thumbnail_size.1,
-        outcome.renditions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+        outcome
+            .renditions
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     let code = match &outcome.result {
         RecordingResult::Ended => ExitCode::SUCCESS,
         RecordingResult::Failed { reason } => {
-            eprintln!("error: the recording failed and was closed with recording-failed.json: {reason}");
+            eprintln!(
+                "error: the recording failed and was closed with recording-failed.json: {reason}"
+            );
             ExitCode::from(1)
         }
     };

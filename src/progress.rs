@@ -28,7 +28,10 @@ impl TerminalProgress {
     /// Records that `media_seconds` of media are done, redrawing at most every 100 ms.
     pub fn update(&mut self, media_seconds: f64) {
         let now = Instant::now();
-        if self.last_drawn.is_some_and(|last| now - last < REDRAW_EVERY) {
+        if self
+            .last_drawn
+            .is_some_and(|last| now - last < REDRAW_EVERY)
+        {
             return;
         }
         self.last_drawn = Some(now);
@@ -69,6 +72,9 @@ mod tests {
             render(4.0, Some(12.0), Duration::from_millis(500)),
             "recording 4.0 s / 12.0 s (33%), 8.0x real time"
         );
-        assert_eq!(render(3.0, None, Duration::from_secs(3)), "recording 3.0 s, 1.0x real time");
+        assert_eq!(
+            render(3.0, None, Duration::from_secs(3)),
+            "recording 3.0 s, 1.0x real time"
+        );
     }
 }

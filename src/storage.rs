@@ -35,7 +35,7 @@ pub enum StorageError {
         location: String,
         /// What went wrong.
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// An object could not be written.
     #[error("cannot write object {key} to {location}")]
@@ -46,7 +46,7 @@ pub enum StorageError {
         location: String,
         /// What went wrong.
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// The writer stopped before the object could be queued (an earlier write failed).
     #[error("the object writer has stopped; {key} was not written")]
@@ -106,7 +106,7 @@ impl Store {
         let bucket_error = |source| StorageError::Bucket {
             bucket: name.to_owned(),
             location: self.location.to_string(),
-            source,
+            source: Box::new(source),
         };
         match &self.location {
             StoreLocation::Directory(root) => {
@@ -126,8 +126,13 @@ impl Store {
                 })
             }
             StoreLocation::Memory => {
-                let mut buckets = self.memory_buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let store = buckets.entry(name.to_owned()).or_insert_with(|| Arc::new(InMemory::new()));
+                let mut buckets = self
+                    .memory_buckets
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let store = buckets
+                    .entry(name.to_owned())
+                    .or_insert_with(|| Arc::new(InMemory::new()));
                 Ok(Bucket {
                     name: name.to_owned(),
                     display: format!("memory://{name}"),
@@ -175,13 +180,17 @@ impl Bucket {
             ..PutOptions::default()
         };
         self.store
-            .put_opts(&ObjectPath::from(artifact.key.as_str()), PutPayload::from_bytes(artifact.bytes.clone()), options)
+            .put_opts(
+                &ObjectPath::from(artifact.key.as_str()),
+                PutPayload::from_bytes(artifact.bytes.clone()),
+                options,
+            )
             .await
             .map(|_| ())
             .map_err(|source| StorageError::Put {
                 key: artifact.key.clone(),
                 location: self.display.clone(),
-                source,
+                source: Box::new(source),
             })
     }
 }
@@ -200,17 +209,29 @@ pub struct Artifact {
 impl Artifact {
     /// A JSON document.
     pub fn json(key: String, json: String) -> Self {
-        Self { key, bytes: Bytes::from(json), content_type: "application/json" }
+        Self {
+            key,
+            bytes: Bytes::from(json),
+            content_type: "application/json",
+        }
     }
 
     /// A JPEG image.
     pub fn jpeg(key: String, bytes: Bytes) -> Self {
-        Self { key, bytes, content_type: "image/jpeg" }
+        Self {
+            key,
+            bytes,
+            content_type: "image/jpeg",
+        }
     }
 
     /// An empty marker object (`events/ivs-check`).
     pub fn empty(key: String) -> Self {
-        Self { key, bytes: Bytes::new(), content_type: "application/octet-stream" }
+        Self {
+            key,
+            bytes: Bytes::new(),
+            content_type: "application/octet-stream",
+        }
     }
 }
 
@@ -241,7 +262,9 @@ impl ArtifactSender {
     pub fn send_blocking(&self, artifact: Artifact) -> Result<(), StorageError> {
         self.sender
             .blocking_send(artifact)
-            .map_err(|rejected| StorageError::WriterStopped { key: rejected.0.key })
+            .map_err(|rejected| StorageError::WriterStopped {
+                key: rejected.0.key,
+            })
     }
 }
 
@@ -258,7 +281,10 @@ impl ArtifactWriter {
             }
             Ok(report)
         });
-        Self { sender: ArtifactSender { sender }, task }
+        Self {
+            sender: ArtifactSender { sender },
+            task,
+        }
     }
 
     /// A handle to queue artifacts with.
@@ -283,7 +309,10 @@ mod tests {
 
     #[test]
     fn locations_parse() {
-        assert_eq!("memory".parse::<StoreLocation>().unwrap(), StoreLocation::Memory);
+        assert_eq!(
+            "memory".parse::<StoreLocation>().unwrap(),
+            StoreLocation::Memory
+        );
         assert_eq!(
             "./recordings".parse::<StoreLocation>().unwrap(),
             StoreLocation::Directory(PathBuf::from("./recordings"))
@@ -301,12 +330,25 @@ mod tests {
         let bucket = store.bucket("b").unwrap();
         let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
         let sender = writer.sender();
-        let keys = ["p/events/ivs-check", "p/events/recording-started.json", "p/media/thumbnails/thumb0.jpg"];
+        let keys = [
+            "p/events/ivs-check",
+            "p/events/recording-started.json",
+            "p/media/thumbnails/thumb0.jpg",
+        ];
         std::thread::scope(|scope| {
             scope.spawn(|| {
-                sender.send_blocking(Artifact::empty(keys[0].into())).unwrap();
-                sender.send_blocking(Artifact::json(keys[1].into(), "{}".into())).unwrap();
-                sender.send_blocking(Artifact::jpeg(keys[2].into(), Bytes::from_static(b"\xff\xd8"))).unwrap();
+                sender
+                    .send_blocking(Artifact::empty(keys[0].into()))
+                    .unwrap();
+                sender
+                    .send_blocking(Artifact::json(keys[1].into(), "{}".into()))
+                    .unwrap();
+                sender
+                    .send_blocking(Artifact::jpeg(
+                        keys[2].into(),
+                        Bytes::from_static(b"\xff\xd8"),
+                    ))
+                    .unwrap();
             });
         });
         drop(sender);
@@ -316,7 +358,13 @@ mod tests {
         let object = runtime
             .block_on(bucket.object_store().get(&ObjectPath::from(keys[2])))
             .unwrap();
-        assert_eq!(object.attributes.get(&Attribute::ContentType).map(|v| v.as_ref()), Some("image/jpeg"));
+        assert_eq!(
+            object
+                .attributes
+                .get(&Attribute::ContentType)
+                .map(|v| v.as_ref()),
+            Some("image/jpeg")
+        );
     }
 
     #[test]
@@ -327,12 +375,19 @@ mod tests {
         let bucket = store.bucket("ivs-recordings").unwrap();
         let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
         let sender = writer.sender();
-        std::thread::spawn(move || sender.send_blocking(Artifact::json("a/b.json".into(), "{\"x\":1}".into())).unwrap())
-            .join()
-            .unwrap();
+        std::thread::spawn(move || {
+            sender
+                .send_blocking(Artifact::json("a/b.json".into(), "{\"x\":1}".into()))
+                .unwrap()
+        })
+        .join()
+        .unwrap();
         runtime.block_on(writer.finish()).unwrap();
         let written = std::fs::read_to_string(dir.path().join("ivs-recordings/a/b.json")).unwrap();
         assert_eq!(written, "{\"x\":1}");
-        assert_eq!(bucket.describe("a/b.json"), format!("{}/a/b.json", dir.path().join("ivs-recordings").display()));
+        assert_eq!(
+            bucket.describe("a/b.json"),
+            format!("{}/a/b.json", dir.path().join("ivs-recordings").display())
+        );
     }
 }

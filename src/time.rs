@@ -31,7 +31,8 @@ impl TimeBase {
         // ticks = millis / 1000 * den / num, rounded up.
         let numerator = i128::from(millis) * i128::from(self.denominator);
         let denominator = 1000 * i128::from(self.numerator);
-        let ticks = numerator.div_euclid(denominator) + i128::from(numerator.rem_euclid(denominator) != 0);
+        let ticks =
+            numerator.div_euclid(denominator) + i128::from(numerator.rem_euclid(denominator) != 0);
         i64::try_from(ticks).unwrap_or(i64::MAX)
     }
 
@@ -85,7 +86,8 @@ impl Clock for FixedClock {
 pub fn rfc3339_seconds(instant: OffsetDateTime) -> String {
     let utc = instant.to_offset(time::UtcOffset::UTC);
     let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    utc.format(format).unwrap_or_else(|_| utc.unix_timestamp().to_string())
+    utc.format(format)
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

@@ -65,7 +65,9 @@ pub struct FileInput {
 
 impl std::fmt::Debug for FileInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileInput").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("FileInput")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,7 +77,9 @@ impl FileInput {
     pub fn open(path: &Path, realtime: bool) -> Result<Self, InputError> {
         crate::media::init();
         if !path.exists() {
-            return Err(InputError::NotFound { path: path.to_owned() });
+            return Err(InputError::NotFound {
+                path: path.to_owned(),
+            });
         }
         let input = ffmpeg::format::input(path).map_err(|source| InputError::Open {
             path: path.to_owned(),
@@ -130,8 +134,13 @@ fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInf
     let stream = input
         .streams()
         .best(ffmpeg::media::Type::Video)
-        .ok_or_else(|| InputError::NoVideo { path: path.to_owned() })?;
-    let bad = |why: String| InputError::BadVideo { path: path.to_owned(), why };
+        .ok_or_else(|| InputError::NoVideo {
+            path: path.to_owned(),
+        })?;
+    let bad = |why: String| InputError::BadVideo {
+        path: path.to_owned(),
+        why,
+    };
     let parameters = stream.parameters();
     let codec = ffmpeg::codec::context::Context::from_parameters(parameters.clone())
         .map_err(|err| bad(format!("cannot read its codec parameters ({err})")))?;
@@ -149,7 +158,11 @@ fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInf
     )
     .ok_or_else(|| bad(format!("its time base {} is invalid", stream.time_base())))?;
     let rate = stream.avg_frame_rate();
-    let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
+    let rate = if rate.numerator() > 0 && rate.denominator() > 0 {
+        rate
+    } else {
+        stream.rate()
+    };
     let frame_rate = f64::from(rate);
     if !(frame_rate.is_finite() && frame_rate > 0.0) {
         return Err(bad("its frame rate is unknown".to_owned()));

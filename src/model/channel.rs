@@ -46,7 +46,9 @@ impl Channel {
             (false, Some(preset)) => {
                 return Err(ValidationError::new(
                     "preset",
-                    format!("is only allowed for ADVANCED_SD and ADVANCED_HD channels, got {preset} on a {channel_type} channel"),
+                    format!(
+                        "is only allowed for ADVANCED_SD and ADVANCED_HD channels, got {preset} on a {channel_type} channel"
+                    ),
                 ));
             }
         };
@@ -131,7 +133,10 @@ mod preset_or_empty {
 
     use super::Preset;
 
-    pub(super) fn serialize<S: Serializer>(preset: &Option<Preset>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        preset: &Option<Preset>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match preset {
             Some(preset) => serde::Serialize::serialize(preset, s),
             None => s.serialize_str(""),
@@ -161,10 +166,19 @@ mod tests {
 
     #[test]
     fn preset_only_on_advanced_types() {
-        let err = Channel::new(ARN.into(), String::new(), ChannelType::Standard, Some(Preset::HigherBandwidthDelivery))
-            .unwrap_err();
-        assert!(err.to_string().starts_with("preset is only allowed for ADVANCED_SD and ADVANCED_HD"));
-        let advanced = Channel::new(ARN.into(), String::new(), ChannelType::AdvancedHd, None).unwrap();
+        let err = Channel::new(
+            ARN.into(),
+            String::new(),
+            ChannelType::Standard,
+            Some(Preset::HigherBandwidthDelivery),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("preset is only allowed for ADVANCED_SD and ADVANCED_HD")
+        );
+        let advanced =
+            Channel::new(ARN.into(), String::new(), ChannelType::AdvancedHd, None).unwrap();
         assert_eq!(advanced.preset, Some(Preset::HigherBandwidthDelivery));
     }
 
@@ -179,7 +193,13 @@ mod tests {
         let back: Channel = serde_json::from_value(json).unwrap();
         assert_eq!(back, channel);
 
-        let advanced = Channel::new(ARN.into(), "ch".into(), ChannelType::AdvancedSd, Some(Preset::ConstrainedBandwidthDelivery)).unwrap();
+        let advanced = Channel::new(
+            ARN.into(),
+            "ch".into(),
+            ChannelType::AdvancedSd,
+            Some(Preset::ConstrainedBandwidthDelivery),
+        )
+        .unwrap();
         let json = serde_json::to_value(&advanced).unwrap();
         assert_eq!(json["type"], "ADVANCED_SD");
         assert_eq!(json["preset"], "CONSTRAINED_BANDWIDTH_DELIVERY");

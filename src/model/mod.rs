@@ -10,9 +10,9 @@ mod validation;
 
 pub use channel::{Channel, ChannelType, LatencyMode, Preset};
 pub use recording_configuration::{
-    DEFAULT_BUCKET, DEFAULT_THUMBNAIL_INTERVAL_SECONDS,
-    CreateRecordingConfigurationRequest, DestinationConfiguration, RecordingConfiguration,
-    RecordingConfigurationState, RenditionConfiguration, RenditionSelection, ResolutionClass,
-    S3DestinationConfiguration, ThumbnailConfiguration, ThumbnailRecordingMode, ThumbnailStorage,
+    CreateRecordingConfigurationRequest, DEFAULT_BUCKET, DEFAULT_THUMBNAIL_INTERVAL_SECONDS,
+    DestinationConfiguration, RecordingConfiguration, RecordingConfigurationState,
+    RenditionConfiguration, RenditionSelection, ResolutionClass, S3DestinationConfiguration,
+    ThumbnailConfiguration, ThumbnailRecordingMode, ThumbnailStorage,
 };
 pub use validation::ValidationError;

@@ -247,15 +247,21 @@ impl CreateRecordingConfigurationRequest {
     }
 
     /// Applies the API defaults and checks every constraint of the model; `arn` names the result.
-    pub fn into_configuration(self, arn: String) -> Result<RecordingConfiguration, ValidationError> {
-        let destination = self.destination_configuration.ok_or_else(|| {
-            ValidationError::new("destinationConfiguration", "is required")
-        })?;
+    pub fn into_configuration(
+        self,
+        arn: String,
+    ) -> Result<RecordingConfiguration, ValidationError> {
+        let destination = self
+            .destination_configuration
+            .ok_or_else(|| ValidationError::new("destinationConfiguration", "is required"))?;
         let bucket = destination
             .s3
             .as_ref()
             .ok_or_else(|| ValidationError::new("destinationConfiguration.s3", "is required"))?;
-        check_bucket_name("destinationConfiguration.s3.bucketName", &bucket.bucket_name)?;
+        check_bucket_name(
+            "destinationConfiguration.s3.bucketName",
+            &bucket.bucket_name,
+        )?;
 
         let name = self.name.unwrap_or_default();
         check_resource_name("name", &name)?;
@@ -286,9 +292,18 @@ fn thumbnail_configuration(
     let interval = input
         .target_interval_seconds
         .unwrap_or(i64::from(DEFAULT_THUMBNAIL_INTERVAL_SECONDS));
-    check_range("thumbnailConfiguration.targetIntervalSeconds", interval, 1, 60)?;
-    let recording_mode = input.recording_mode.unwrap_or(ThumbnailRecordingMode::Interval);
-    let storage = input.storage.unwrap_or_else(|| vec![ThumbnailStorage::Sequential]);
+    check_range(
+        "thumbnailConfiguration.targetIntervalSeconds",
+        interval,
+        1,
+        60,
+    )?;
+    let recording_mode = input
+        .recording_mode
+        .unwrap_or(ThumbnailRecordingMode::Interval);
+    let storage = input
+        .storage
+        .unwrap_or_else(|| vec![ThumbnailStorage::Sequential]);
     if recording_mode == ThumbnailRecordingMode::Interval && storage.is_empty() {
         return Err(ValidationError::new(
             "thumbnailConfiguration.storage",
@@ -297,7 +312,8 @@ fn thumbnail_configuration(
     }
     Ok(ThumbnailConfiguration {
         recording_mode,
-        target_interval_seconds: u32::try_from(interval).unwrap_or(DEFAULT_THUMBNAIL_INTERVAL_SECONDS),
+        target_interval_seconds: u32::try_from(interval)
+            .unwrap_or(DEFAULT_THUMBNAIL_INTERVAL_SECONDS),
         resolution: input.resolution,
         storage,
     })
@@ -333,12 +349,15 @@ mod tests {
 
     #[test]
     fn minimal_body_gets_the_api_defaults() {
-        let config = configure(r#"{"destinationConfiguration":{"s3":{"bucketName":"my-bucket"}}}"#)
-            .unwrap();
+        let config =
+            configure(r#"{"destinationConfiguration":{"s3":{"bucketName":"my-bucket"}}}"#).unwrap();
         assert_eq!(config.name, "");
         assert_eq!(config.recording_reconnect_window_seconds, 0);
         assert_eq!(config.state, RecordingConfigurationState::Active);
-        assert_eq!(config.thumbnail_configuration, ThumbnailConfiguration::default());
+        assert_eq!(
+            config.thumbnail_configuration,
+            ThumbnailConfiguration::default()
+        );
         assert_eq!(config.thumbnail_configuration.target_interval_seconds, 60);
         assert!(config.thumbnail_configuration.keeps_sequence());
         assert!(!config.thumbnail_configuration.keeps_latest());
@@ -363,10 +382,16 @@ mod tests {
         let json = serde_json::to_value(&config).unwrap();
         assert_eq!(json["arn"], ARN);
         assert_eq!(json["recordingReconnectWindowSeconds"], 300);
-        assert_eq!(json["renditionConfiguration"]["renditions"][1], "LOWEST_RESOLUTION");
+        assert_eq!(
+            json["renditionConfiguration"]["renditions"][1],
+            "LOWEST_RESOLUTION"
+        );
         assert_eq!(json["thumbnailConfiguration"]["resolution"], "FULL_HD");
         assert_eq!(json["thumbnailConfiguration"]["storage"][1], "LATEST");
-        assert_eq!(json["destinationConfiguration"]["s3"]["bucketName"], "b-1.x");
+        assert_eq!(
+            json["destinationConfiguration"]["s3"]["bucketName"],
+            "b-1.x"
+        );
         assert_eq!(json["state"], "ACTIVE");
     }
 
@@ -374,7 +399,10 @@ mod tests {
     fn every_rule_names_its_field() {
         let cases = [
             (r#"{}"#, "destinationConfiguration is required"),
-            (r#"{"destinationConfiguration":{}}"#, "destinationConfiguration.s3 is required"),
+            (
+                r#"{"destinationConfiguration":{}}"#,
+                "destinationConfiguration.s3 is required",
+            ),
             (
                 r#"{"destinationConfiguration":{"s3":{"bucketName":"No"}}}"#,
                 "destinationConfiguration.s3.bucketName must be 3 to 63 characters long, got 2",
@@ -413,7 +441,7 @@ mod tests {
             ),
             (
                 r#"{"destinationConfiguration":{"s3":{"bucketName":"bucket"}},"colour":1}"#,
-                "body is not valid: unknown field `colour`",
+                "colour is not valid: unknown field `colour`",
             ),
             (r#"{"destinationConfiguration":"#, "is not valid: EOF"),
         ];

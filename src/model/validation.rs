@@ -28,7 +28,12 @@ impl ValidationError {
 }
 
 /// Checks `value` against an inclusive range, naming `field` when it is outside.
-pub(crate) fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ValidationError> {
+pub(crate) fn check_range(
+    field: &str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> Result<(), ValidationError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -83,12 +88,16 @@ pub(crate) fn check_bucket_name(field: &str, bucket: &str) -> Result<(), Validat
 
 static TAG_KEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$").expect("valid tag key pattern"));
-static TAG_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("valid tag value pattern"));
+static TAG_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$").expect("valid tag value pattern")
+});
 
 /// Tags: at most 50; keys 1..128 and values 0..256 characters of letters, separators, digits and
 /// `_.:/=+-@`.
-pub(crate) fn check_tags(field: &str, tags: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+pub(crate) fn check_tags(
+    field: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), ValidationError> {
     if tags.len() > 50 {
         return Err(ValidationError::new(
             field,
@@ -132,7 +141,8 @@ mod tests {
 
     #[test]
     fn range_message_names_field_and_bounds() {
-        let err = check_range("thumbnailConfiguration.targetIntervalSeconds", 0, 1, 60).unwrap_err();
+        let err =
+            check_range("thumbnailConfiguration.targetIntervalSeconds", 0, 1, 60).unwrap_err();
         assert_eq!(
             err.to_string(),
             "thumbnailConfiguration.targetIntervalSeconds must be between 1 and 60, got 0"

@@ -2,8 +2,8 @@
 //! input" (EAGAIN), end of stream and real failures are told apart, and the output frame buffer
 //! is reused until a caller keeps a frame.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
 
 /// Why decoding failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +46,17 @@ impl std::fmt::Debug for VideoDecoder {
 
 impl VideoDecoder {
     /// Opens a decoder for `parameters`, using up to `threads` threads (0 = one per core).
-    pub fn open(parameters: ffmpeg::codec::Parameters, threads: usize) -> Result<Self, DecodeError> {
+    pub fn open(
+        parameters: ffmpeg::codec::Parameters,
+        threads: usize,
+    ) -> Result<Self, DecodeError> {
         let codec_name = format!("{:?}", parameters.id()).to_lowercase();
-        let open_error = |source| DecodeError::Open { codec: codec_name.clone(), source };
-        let mut context = ffmpeg::codec::context::Context::from_parameters(parameters).map_err(open_error)?;
+        let open_error = |source| DecodeError::Open {
+            codec: codec_name.clone(),
+            source,
+        };
+        let mut context =
+            ffmpeg::codec::context::Context::from_parameters(parameters).map_err(open_error)?;
         context.set_threading(ffmpeg::threading::Config {
             kind: ffmpeg::threading::Type::Slice,
             count: threads,
@@ -92,14 +99,20 @@ impl VideoDecoder {
         self.decoder.flush();
     }
 
-    fn receive_all(&mut self, pts: i64, on_frame: &mut dyn FnMut(&mut FrameSlot)) -> Result<(), DecodeError> {
+    fn receive_all(
+        &mut self,
+        pts: i64,
+        on_frame: &mut dyn FnMut(&mut FrameSlot),
+    ) -> Result<(), DecodeError> {
         loop {
             match self.decoder.receive_frame(&mut self.frame) {
                 Ok(()) => {
                     on_frame(&mut self.frame);
                 }
                 Err(ffmpeg::Error::Eof) => return Ok(()),
-                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
                 Err(source) => return Err(DecodeError::Packet { pts, source }),
             }
         }

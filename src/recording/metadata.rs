@@ -175,8 +175,14 @@ impl RecordingFacts<'_> {
                     })
                     .collect(),
             },
-            thumbnails: self.thumbnails.keeps_sequence().then(|| thumbnail_at(layout::THUMBNAILS_PATH)),
-            latest_thumbnail: self.thumbnails.keeps_latest().then(|| thumbnail_at(layout::LATEST_THUMBNAIL_PATH)),
+            thumbnails: self
+                .thumbnails
+                .keeps_sequence()
+                .then(|| thumbnail_at(layout::THUMBNAILS_PATH)),
+            latest_thumbnail: self
+                .thumbnails
+                .keeps_latest()
+                .then(|| thumbnail_at(layout::LATEST_THUMBNAIL_PATH)),
         }
     }
 }
@@ -199,8 +205,14 @@ mod tests {
     const REAL_ENDED: &str = r#"{"version":"v1","recording_started_at":"2023-02-09T22:55:41Z","recording_ended_at":"2023-02-09T22:58:30Z","channel_arn":"arn:aws:ivs:us-east-1:098435415742:channel/2rrcA103rn67","recording_status":"RECORDING_ENDED","media":{"hls":{"duration_ms":171546,"path":"media/hls","playlist":"master.m3u8","byte_range_playlist":"byte-range-multivariant.m3u8","renditions":[{"path":"720p30","playlist":"playlist.m3u8","byte_range_playlist":"byte-range-variant.m3u8","resolution_width":1280,"resolution_height":720},{"path":"480p30","playlist":"playlist.m3u8","byte_range_playlist":"byte-range-variant.m3u8","resolution_width":852,"resolution_height":480},{"path":"360p30","playlist":"playlist.m3u8","byte_range_playlist":"byte-range-variant.m3u8","resolution_width":640,"resolution_height":360},{"path":"160p30","playlist":"playlist.m3u8","byte_range_playlist":"byte-range-variant.m3u8","resolution_width":284,"resolution_height":160}]},"thumbnails":{"path":"media/thumbnails"}}}"#;
 
     fn sample_ladder() -> Vec<Rendition> {
-        let source = SourceVideo { width: 1280, height: 720, frame_rate: 30.0 };
-        Ladder::plan(ChannelType::Standard, None, source).renditions().to_vec()
+        let source = SourceVideo {
+            width: 1280,
+            height: 720,
+            frame_rate: 30.0,
+        };
+        Ladder::plan(ChannelType::Standard, None, source)
+            .renditions()
+            .to_vec()
     }
 
     #[test]
@@ -215,8 +227,13 @@ mod tests {
             thumbnails: &thumbnails,
             thumbnail_size: (1280, 720),
         };
-        let ours = facts.ended("2023-02-09T22:58:30Z".into(), 171_546, Ending::Ended).to_json();
-        let without_thumbnail_size = ours.replace(r#","resolution_width":1280,"resolution_height":720}}}"#, "}}}");
+        let ours = facts
+            .ended("2023-02-09T22:58:30Z".into(), 171_546, Ending::Ended)
+            .to_json();
+        let without_thumbnail_size = ours.replace(
+            r#","resolution_width":1280,"resolution_height":720}}}"#,
+            "}}}",
+        );
         assert_eq!(without_thumbnail_size, REAL_ENDED.trim_end());
     }
 
@@ -235,7 +252,9 @@ mod tests {
             thumbnail_size: (852, 480),
         };
         let json = facts.started().to_json();
-        assert!(json.starts_with(r#"{"version":"v1","recording_started_at":"2023-02-09T22:55:41Z","channel_arn":"#));
+        assert!(json.starts_with(
+            r#"{"version":"v1","recording_started_at":"2023-02-09T22:55:41Z","channel_arn":"#
+        ));
         assert!(!json.contains("recording_ended_at"));
         assert!(!json.contains("duration_ms"));
         assert!(!json.contains("recording_status_message"));
@@ -258,7 +277,11 @@ mod tests {
             thumbnails: &thumbnails,
             thumbnail_size: (1280, 720),
         };
-        let failed = facts.ended("2023-02-09T22:56:00Z".into(), 0, Ending::Failed("InternalServerException".into()));
+        let failed = facts.ended(
+            "2023-02-09T22:56:00Z".into(),
+            0,
+            Ending::Failed("InternalServerException".into()),
+        );
         let json = failed.to_json();
         assert!(json.contains(r#""recording_status":"RECORDING_ENDED_WITH_FAILURE","recording_status_message":"InternalServerException""#));
         assert!(json.contains(r#""duration_ms":0,"#));

@@ -122,19 +122,30 @@ struct Plan {
 
 /// Records `request.input`; blocks until everything is stored. Call outside async code, with
 /// `runtime` the Tokio runtime storage runs on.
-pub fn record_file(mut request: RecordRequest, runtime: &Handle) -> Result<RecordOutcome, RecordError> {
+pub fn record_file(
+    mut request: RecordRequest,
+    runtime: &Handle,
+) -> Result<RecordOutcome, RecordError> {
     let channel_arn = ChannelArn::parse(&request.channel.arn)?;
     let mut input = FileInput::open(&request.input, request.realtime)?;
     let plan = plan(&request, input.info().clone());
     let thumbnails = &request.configuration.thumbnail_configuration;
     let decoder = if thumbnails.is_enabled() {
-        Some(VideoDecoder::open(plan.info.video.parameters.clone(), DECODER_THREADS)?)
+        Some(VideoDecoder::open(
+            plan.info.video.parameters.clone(),
+            DECODER_THREADS,
+        )?)
     } else {
         None
     };
 
     let started = request.clock.now();
-    let prefix = RecordingPrefix::new(&channel_arn.account_id, &channel_arn.channel_id, started, &new_recording_id());
+    let prefix = RecordingPrefix::new(
+        &channel_arn.account_id,
+        &channel_arn.channel_id,
+        started,
+        &new_recording_id(),
+    );
     let facts = RecordingFacts {
         channel_arn: &request.channel.arn,
         started_at: rfc3339_seconds(started),
@@ -163,10 +174,18 @@ pub fn record_file(mut request: RecordRequest, runtime: &Handle) -> Result<Recor
     };
     let opening = store
         .send_blocking(Artifact::empty(prefix.ivs_check()))
-        .and_then(|()| store.send_blocking(Artifact::json(prefix.recording_started(), facts.started().to_json())));
+        .and_then(|()| {
+            store.send_blocking(Artifact::json(
+                prefix.recording_started(),
+                facts.started().to_json(),
+            ))
+        });
     if let Err(err) = opening {
         // The writer stopped: its own error says why.
-        return Err(finish_writer(writer, store, runtime).err().unwrap_or(err).into());
+        return Err(finish_writer(writer, store, runtime)
+            .err()
+            .unwrap_or(err)
+            .into());
     }
     let sampling = Sampling {
         decoder,
@@ -180,14 +199,20 @@ pub fn record_file(mut request: RecordRequest, runtime: &Handle) -> Result<Recor
         None => (Ending::Ended, RecordingResult::Ended),
         Some(reason) => (
             Ending::Failed(FAILURE_STATUS_MESSAGE.to_owned()),
-            RecordingResult::Failed { reason: reason.clone() },
+            RecordingResult::Failed {
+                reason: reason.clone(),
+            },
         ),
     };
     let end_key = match result {
         RecordingResult::Ended => prefix.recording_ended(),
         RecordingResult::Failed { .. } => prefix.recording_failed(),
     };
-    let ended = facts.ended(rfc3339_seconds(request.clock.now()), media.duration_ms, ending);
+    let ended = facts.ended(
+        rfc3339_seconds(request.clock.now()),
+        media.duration_ms,
+        ending,
+    );
     let queued = store.send_blocking(Artifact::json(end_key, ended.to_json()));
     let written = finish_writer(writer, store, runtime)?;
     queued?;
@@ -204,7 +229,11 @@ pub fn record_file(mut request: RecordRequest, runtime: &Handle) -> Result<Recor
     })
 }
 
-fn finish_writer(writer: ArtifactWriter, store: ArtifactSender, runtime: &Handle) -> Result<WriteReport, StorageError> {
+fn finish_writer(
+    writer: ArtifactWriter,
+    store: ArtifactSender,
+    runtime: &Handle,
+) -> Result<WriteReport, StorageError> {
     drop(store);
     runtime.block_on(writer.finish())
 }
@@ -220,7 +249,11 @@ fn plan(request: &RecordRequest, info: InputInfo) -> Plan {
     let config = &request.configuration;
     let renditions = ladder.select(channel.channel_type, &config.rendition_configuration);
     let thumbnail_size = ladder.thumbnail_size(config.thumbnail_configuration.resolution, source);
-    Plan { info, renditions, thumbnail_size }
+    Plan {
+        info,
+        renditions,
+        thumbnail_size,
+    }
 }
 
 /// What reading the media produced.
@@ -241,8 +274,13 @@ struct Timeline {
 impl Timeline {
     fn new(info: &InputInfo) -> Self {
         let tb = info.video.time_base;
-        let frame_ticks = (tb.denominator as f64 / (tb.numerator as f64 * info.video.frame_rate)).round() as i64;
-        Self { start: None, end: 0, frame_ticks: frame_ticks.max(1) }
+        let frame_ticks =
+            (tb.denominator as f64 / (tb.numerator as f64 * info.video.frame_rate)).round() as i64;
+        Self {
+            start: None,
+            end: 0,
+            frame_ticks: frame_ticks.max(1),
+        }
     }
 
     /// Extends the timeline by `packet`; `false` for packets before the first keyframe.
@@ -257,7 +295,11 @@ impl Timeline {
             self.start = Some(pts);
             self.end = pts;
         }
-        let duration = if packet.duration() > 0 { packet.duration() } else { self.frame_ticks };
+        let duration = if packet.duration() > 0 {
+            packet.duration()
+        } else {
+            self.frame_ticks
+        };
         self.end = self.end.max(pts + duration);
         true
     }
@@ -281,7 +323,12 @@ fn record_media(
     sampling: Sampling,
     mut progress: Option<&mut Box<dyn FnMut(f64) + Send>>,
 ) -> MediaResult {
-    let Sampling { mut decoder, worker, interval_seconds, keyframes_only } = sampling;
+    let Sampling {
+        mut decoder,
+        worker,
+        interval_seconds,
+        keyframes_only,
+    } = sampling;
     let time_base = info.video.time_base;
     let mut timeline = Timeline::new(info);
     let mut sampler: Option<ThumbnailSampler> = None;
@@ -302,7 +349,13 @@ fn record_media(
         if sampler.is_none()
             && let (Some(decoder), Some(start)) = (decoder.take(), timeline.start)
         {
-            sampler = Some(ThumbnailSampler::new(decoder, start, interval_seconds, time_base, keyframes_only));
+            sampler = Some(ThumbnailSampler::new(
+                decoder,
+                start,
+                interval_seconds,
+                time_base,
+                keyframes_only,
+            ));
         }
         if let Some(sampler) = &mut sampler {
             worker_alive &= hand_over(sampler.push(packet), worker.as_ref());
@@ -325,7 +378,8 @@ fn record_media(
             0
         }
     };
-    let duration_ms = u64::try_from(time_base.ticks_to_millis(timeline.duration_ticks())).unwrap_or(0);
+    let duration_ms =
+        u64::try_from(time_base.ticks_to_millis(timeline.duration_ticks())).unwrap_or(0);
     if timeline.start.is_none() {
         failure.get_or_insert_with(|| format!("{} has no decodable video keyframe", info.source));
     }

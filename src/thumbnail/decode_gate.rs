@@ -5,15 +5,15 @@
 //! without seeking or looking ahead, so it works on live input too:
 //!
 //! - While idle, packets are *held* (not decoded).
-//! - A keyframe at or before the next boundary makes the held packets useless: they are dropped,
-//!   the decoder is reset and decoding restarts at that keyframe.
+//! - A keyframe before the next boundary makes the held packets useless: they are dropped and
+//!   holding restarts at that keyframe (the decoder will be reset before it).
 //! - A keyframe that is itself the wanted frame (at or after the boundary, with nothing held that
 //!   could come first) is decoded *alone* and drained at once.
 //! - Any other packet at or after the boundary means the wanted frame is in the held packets or in
 //!   this one: everything held is decoded, in order (catch-up), and decoding goes on until the
 //!   wanted frame comes out.
 //!
-//! Held packets never span more than one thumbnail interval. Keyframes are assumed to be
+//! Held packets never span more than one GOP or one thumbnail interval, whichever is shorter. Keyframes are assumed to be
 //! random-access points (IDR, closed GOP), which is what IVS ingest asks of encoders.
 //! On BASIC channels only keyframes are candidates, so only those keyframes are decoded.
 
@@ -71,9 +71,15 @@ impl<T: Clone> DecodeGate<T> {
 
     /// Decides what to do with the next packet in decode order, given the timestamp the next
     /// thumbnail waits for. `None` means the packet is held (or, keyframes only, not needed).
-    pub fn on_packet(&mut self, packet: T, timing: PacketTiming, next_boundary: i64) -> Option<DecodeStep<T>> {
+    pub fn on_packet(
+        &mut self,
+        packet: T,
+        timing: PacketTiming,
+        next_boundary: i64,
+    ) -> Option<DecodeStep<T>> {
         if self.keyframes_only {
-            return (timing.is_key && timing.pts >= next_boundary).then(|| step(true, vec![packet], true));
+            return (timing.is_key && timing.pts >= next_boundary)
+                .then(|| step(true, vec![packet], true));
         }
         if self.decoding {
             return Some(step(false, vec![packet], false));
@@ -88,8 +94,10 @@ impl<T: Clone> DecodeGate<T> {
                 self.held_needs_reset = true;
                 return Some(step(true, vec![packet], true));
             }
-            self.decoding = true;
-            return Some(step(true, vec![packet], false));
+            // A later start point for the wanted frame: hold from here, decode nothing yet.
+            self.hold(packet, timing.pts);
+            self.held_needs_reset = true;
+            return None;
         }
         if timing.pts >= next_boundary || wanted_may_be_held {
             self.decoding = true;
@@ -126,7 +134,11 @@ impl<T: Clone> DecodeGate<T> {
 }
 
 fn step<T>(reset: bool, packets: Vec<T>, drain: bool) -> DecodeStep<T> {
-    DecodeStep { reset, packets, drain }
+    DecodeStep {
+        reset,
+        packets,
+        drain,
+    }
 }
 
 #[cfg(test)]
@@ -158,15 +170,26 @@ mod tests {
 
     /// Runs the gate against a model decoder that outputs frames in pts order once every
     /// packet up to them has been decoded since the last reset; returns (thumbnails, decodes).
-    fn simulate(gate: &mut DecodeGate<(i64, bool)>, packets: &[(i64, bool)], interval_frames: u32) -> (Vec<i64>, usize) {
+    fn simulate(
+        gate: &mut DecodeGate<(i64, bool)>,
+        packets: &[(i64, bool)],
+        interval_frames: u32,
+    ) -> (Vec<i64>, usize) {
         let mut schedule = ThumbnailSchedule::new(0, interval_frames, TimeBase::new(1, 1).unwrap());
         let mut decoded: Vec<i64> = Vec::new(); // pts decoded since last reset, awaiting output
         let mut thumbnails = Vec::new();
         let mut decodes = 0;
         let mut last_output = i64::MIN;
         for (index, &(pts, is_key)) in packets.iter().enumerate() {
-            let Some(DecodeStep { reset, packets: batch, drain: alone }) =
-                gate.on_packet((pts, is_key), PacketTiming { pts, is_key }, schedule.next_boundary())
+            let Some(DecodeStep {
+                reset,
+                packets: batch,
+                drain: alone,
+            }) = gate.on_packet(
+                (pts, is_key),
+                PacketTiming { pts, is_key },
+                schedule.next_boundary(),
+            )
             else {
                 continue;
             };
@@ -178,7 +201,15 @@ mod tests {
             decoded.extend(batch.iter().map(|p| p.0));
             // Output: every decoded frame whose pts is below all pts still to come in this GOP
             // is ready (a simple reorder model); alone = drained entirely.
-            let upcoming_min = if alone { i64::MAX } else { packets[index + 1..].iter().map(|p| p.0).min().unwrap_or(i64::MAX) };
+            let upcoming_min = if alone {
+                i64::MAX
+            } else {
+                packets[index + 1..]
+                    .iter()
+                    .map(|p| p.0)
+                    .min()
+                    .unwrap_or(i64::MAX)
+            };
             decoded.sort_unstable();
             while let Some(&first) = decoded.first() {
                 if first >= upcoming_min {
@@ -248,13 +279,29 @@ mod tests {
         let key = |pts| PacketTiming { pts, is_key: true };
         let delta = |pts| PacketTiming { pts, is_key: false };
         let mut gate: DecodeGate<u32> = DecodeGate::every_frame();
-        assert_eq!(gate.on_packet(1, key(0), 0), Some(step(true, vec![1], true)));
+        assert_eq!(
+            gate.on_packet(1, key(0), 0),
+            Some(step(true, vec![1], true))
+        );
         gate.on_frame_taken();
         assert_eq!(gate.on_packet(2, delta(3), 60), None);
-        assert_eq!(gate.held(), 2, "the drained keyframe and the packet after it");
-        assert_eq!(gate.on_packet(3, key(30), 60), Some(step(true, vec![3], false)));
-        assert_eq!(gate.held(), 0);
-        assert_eq!(gate.on_packet(4, delta(31), 60), Some(step(false, vec![4], false)));
+        assert_eq!(
+            gate.held(),
+            2,
+            "the drained keyframe and the packet after it"
+        );
+        assert_eq!(gate.on_packet(3, key(30), 60), None);
+        assert_eq!(gate.held(), 1, "holding restarts at the keyframe");
+        assert_eq!(gate.on_packet(4, delta(31), 60), None);
+        assert_eq!(
+            gate.on_packet(5, delta(60), 60),
+            Some(step(true, vec![3, 4, 5], false))
+        );
+        assert_eq!(
+            gate.on_packet(6, delta(61), 60),
+            Some(step(false, vec![6], false)),
+            "decoding until taken"
+        );
     }
 
     #[test]
@@ -262,9 +309,15 @@ mod tests {
         let key = |pts| PacketTiming { pts, is_key: true };
         let delta = |pts| PacketTiming { pts, is_key: false };
         let mut gate: DecodeGate<u32> = DecodeGate::every_frame();
-        assert_eq!(gate.on_packet(1, key(0), 0), Some(step(true, vec![1], true)));
+        assert_eq!(
+            gate.on_packet(1, key(0), 0),
+            Some(step(true, vec![1], true))
+        );
         gate.on_frame_taken();
         assert_eq!(gate.on_packet(2, delta(2), 3), None);
-        assert_eq!(gate.on_packet(3, delta(4), 3), Some(step(true, vec![1, 2, 3], false)));
+        assert_eq!(
+            gate.on_packet(3, delta(4), 3),
+            Some(step(true, vec![1, 2, 3], false))
+        );
     }
 }

@@ -6,10 +6,10 @@
 //! conversion and the encoder's RGB→YCbCr conversion back; the bench `jpeg_encode` measures both
 //! paths (see README, "Thumbnail speed").
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
 
 /// JPEG quantiser scale: 2 (best) .. 31 (worst). 3 gives IVS-like sizes (~100-150 KB at 720p).
 pub const JPEG_QUALITY: i32 = 3;
@@ -92,8 +92,13 @@ impl JpegThumbnailer {
     /// A thumbnailer producing `width` x `height` JPEGs.
     pub fn new(width: u32, height: u32) -> Result<Self, ThumbnailError> {
         crate::media::init();
-        let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::MJPEG).ok_or(ThumbnailError::NoEncoder)?;
-        let open_error = |source| ThumbnailError::Open { width, height, source };
+        let codec =
+            ffmpeg::encoder::find(ffmpeg::codec::Id::MJPEG).ok_or(ThumbnailError::NoEncoder)?;
+        let open_error = |source| ThumbnailError::Open {
+            width,
+            height,
+            source,
+        };
         let mut context = ffmpeg::codec::context::Context::new_with_codec(codec);
         context.set_threading(ffmpeg::threading::Config {
             kind: ffmpeg::threading::Type::Slice,
@@ -129,15 +134,20 @@ impl JpegThumbnailer {
     /// JPEG bytes of `frame`, scaled to the thumbnail size; `number` only names errors.
     pub fn encode(&mut self, frame: &VideoFrame, number: u64) -> Result<Vec<u8>, ThumbnailError> {
         self.scale(frame)?;
-        self.scaled.set_pts(Some(i64::try_from(number).unwrap_or(i64::MAX)));
+        self.scaled
+            .set_pts(Some(i64::try_from(number).unwrap_or(i64::MAX)));
         // With QSCALE the encoder takes each frame's own quality.
         // SAFETY: `scaled` owns a valid AVFrame for its whole lifetime; `quality` is a plain int.
         unsafe {
             (*self.scaled.as_mut_ptr()).quality = JPEG_QUALITY * QP2LAMBDA;
         }
         let encode_error = |source| ThumbnailError::Encode { number, source };
-        self.encoder.send_frame(&self.scaled).map_err(encode_error)?;
-        self.encoder.receive_packet(&mut self.packet).map_err(encode_error)?;
+        self.encoder
+            .send_frame(&self.scaled)
+            .map_err(encode_error)?;
+        self.encoder
+            .receive_packet(&mut self.packet)
+            .map_err(encode_error)?;
         Ok(self.packet.data().map(<[u8]>::to_vec).unwrap_or_default())
     }
 

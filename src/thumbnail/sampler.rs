@@ -2,8 +2,8 @@
 //! schedule decides which decoded frame is a thumbnail. Frames leave as [`SampledFrame`]s; only
 //! those are copied out of the decoder.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
 
 use super::decode_gate::{DecodeGate, DecodeStep, PacketTiming};
 use super::schedule::ThumbnailSchedule;
@@ -71,7 +71,11 @@ impl ThumbnailSampler {
     ) -> Self {
         Self {
             decoder,
-            gate: if keyframes_only { DecodeGate::keyframes_only() } else { DecodeGate::every_frame() },
+            gate: if keyframes_only {
+                DecodeGate::keyframes_only()
+            } else {
+                DecodeGate::every_frame()
+            },
             schedule: ThumbnailSchedule::new(start, interval_seconds, time_base),
             stats: SamplerStats::default(),
         }
@@ -83,9 +87,15 @@ impl ThumbnailSampler {
         let Some(pts) = packet.pts().or(packet.dts()) else {
             return Vec::new();
         };
-        let timing = PacketTiming { pts, is_key: packet.is_key() };
+        let timing = PacketTiming {
+            pts,
+            is_key: packet.is_key(),
+        };
         let mut sampled = Vec::new();
-        if let Some(step) = self.gate.on_packet(packet, timing, self.schedule.next_boundary()) {
+        if let Some(step) = self
+            .gate
+            .on_packet(packet, timing, self.schedule.next_boundary())
+        {
             self.run(step, &mut sampled);
         }
         sampled
@@ -95,7 +105,8 @@ impl ThumbnailSampler {
     pub fn finish(&mut self) -> Vec<SampledFrame> {
         let mut sampled = Vec::new();
         let (decoder, schedule, gate) = (&mut self.decoder, &mut self.schedule, &mut self.gate);
-        let mut on_frame = |frame: &mut VideoFrame| take_if_wanted(frame, schedule, gate, &mut sampled);
+        let mut on_frame =
+            |frame: &mut VideoFrame| take_if_wanted(frame, schedule, gate, &mut sampled);
         if let Err(err) = decoder.drain(&mut on_frame) {
             tracing::warn!(error = %err, "decoder failed while draining at the end of the input");
             self.stats.decode_errors += 1;
@@ -123,11 +134,11 @@ impl ThumbnailSampler {
                 tracing::warn!(error = %err, "skipping a video packet the decoder refused");
             }
         }
-        if step.drain {
-            if let Err(err) = decoder.drain(&mut on_frame) {
-                self.stats.decode_errors += 1;
-                tracing::warn!(error = %err, "decoder failed while draining a keyframe");
-            }
+        if step.drain
+            && let Err(err) = decoder.drain(&mut on_frame)
+        {
+            self.stats.decode_errors += 1;
+            tracing::warn!(error = %err, "decoder failed while draining a keyframe");
         }
         self.stats.taken += (sampled.len() - before) as u64;
     }

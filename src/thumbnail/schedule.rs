@@ -31,7 +31,10 @@ impl ThumbnailSchedule {
     }
 
     fn boundary(&self, index: i64) -> i64 {
-        self.start + self.time_base.ticks_at_or_after_millis(index * self.interval_millis)
+        self.start
+            + self
+                .time_base
+                .ticks_at_or_after_millis(index * self.interval_millis)
     }
 
     /// The timestamp the next thumbnail is waiting for.
@@ -78,7 +81,9 @@ mod tests {
     #[test]
     fn takes_the_first_frame_then_one_per_interval() {
         let mut schedule = ThumbnailSchedule::new(0, 2, frames_30fps());
-        let taken: Vec<(i64, u64)> = (0..300).filter_map(|pts| schedule.offer(pts).map(|n| (pts, n))).collect();
+        let taken: Vec<(i64, u64)> = (0..300)
+            .filter_map(|pts| schedule.offer(pts).map(|n| (pts, n)))
+            .collect();
         assert_eq!(taken.len(), 5);
         assert_eq!(taken, [(0, 0), (60, 1), (120, 2), (180, 3), (240, 4)]);
     }
@@ -104,7 +109,10 @@ mod tests {
         assert_eq!(taken, [Some(0), Some(1), Some(2), Some(3)]);
         // Keyframes every 1 s with a 2 s interval: every other one.
         let mut schedule = ThumbnailSchedule::new(0, 2, frames_30fps());
-        let taken: Vec<i64> = (0..10).map(|s| s * 30).filter(|&pts| schedule.offer(pts).is_some()).collect();
+        let taken: Vec<i64> = (0..10)
+            .map(|s| s * 30)
+            .filter(|&pts| schedule.offer(pts).is_some())
+            .collect();
         assert_eq!(taken, [0, 60, 120, 180, 240]);
     }
 
@@ -123,7 +131,9 @@ mod tests {
         // 30000/1001 fps, 1 s interval: boundary 1 is at 29.97 frames, so frame 30 is taken.
         let tb = TimeBase::new(1001, 30_000).unwrap();
         let mut schedule = ThumbnailSchedule::new(0, 1, tb);
-        let taken: Vec<i64> = (0..100).filter(|&pts| schedule.offer(pts).is_some()).collect();
+        let taken: Vec<i64> = (0..100)
+            .filter(|&pts| schedule.offer(pts).is_some())
+            .collect();
         assert_eq!(taken, [0, 30, 60, 90]);
     }
 }

@@ -106,7 +106,10 @@ fn run(
     for sampled in frames {
         let jpeg = Bytes::from(thumbnailer.encode(&sampled.frame, sampled.number)?);
         if targets.sequential {
-            store.send_blocking(Artifact::jpeg(targets.prefix.thumbnail(sampled.number), jpeg.clone()))?;
+            store.send_blocking(Artifact::jpeg(
+                targets.prefix.thumbnail(sampled.number),
+                jpeg.clone(),
+            ))?;
         }
         if targets.latest {
             store.send_blocking(Artifact::jpeg(targets.prefix.latest_thumbnail(), jpeg))?;

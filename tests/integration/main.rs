@@ -1,1 +1,9 @@
+//! End-to-end tests: the real `ivs-recorder` binary (and the library entry point) on real media,
+//! checked with independent readers (the `image` crate's JPEG decoder, serde_json, the file system).
 
+mod util;
+
+mod bad_input;
+mod real_ivs_segments;
+mod record;
+mod thumbnails;

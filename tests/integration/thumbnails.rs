@@ -1,0 +1,266 @@
+//! Thumbnails end to end: which frame each one shows (read back from the barcode), their size,
+//! SEQUENTIAL and LATEST storage, BASIC's keyframe rule, and the write order of D13.
+
+use std::sync::Arc;
+
+use ivs_recorder::model::{Channel, ChannelType, CreateRecordingConfigurationRequest};
+use ivs_recorder::recording::{RecordRequest, RecordingResult, record_file};
+use ivs_recorder::storage::{Store, StoreLocation};
+use ivs_recorder::time::FixedClock;
+
+use crate::util::{Recording, config_file, read_thumbnail, sample};
+
+fn thumbnail_config(store: &std::path::Path, thumbnail_configuration: &str) -> String {
+    config_file(
+        store,
+        &format!(r#"{{"destinationConfiguration":{{"s3":{{"bucketName":"ivs-recordings"}}}},"thumbnailConfiguration":{thumbnail_configuration}}}"#),
+    )
+    .to_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// (width, height, frame index) of every sequential thumbnail.
+fn shown(recording: &Recording) -> Vec<(u32, u32, u32)> {
+    recording
+        .thumbnails()
+        .iter()
+        .map(|jpeg| {
+            let t = read_thumbnail(jpeg);
+            (t.width, t.height, t.frame)
+        })
+        .collect()
+}
+
+#[test]
+fn every_two_seconds_on_the_1080p_sample_with_latest() {
+    let store = tempfile::tempdir().unwrap();
+    let config = thumbnail_config(
+        store.path(),
+        r#"{"targetIntervalSeconds":2,"storage":["SEQUENTIAL","LATEST"]}"#,
+    );
+    let recording = Recording::make(
+        store.path(),
+        &sample("1080p30-gop2s.mp4"),
+        &["--config", &config],
+        0,
+    );
+    let frames: Vec<u32> = shown(&recording).iter().map(|(_, _, f)| *f).collect();
+    assert_eq!(
+        frames,
+        [0, 60, 120, 180, 240, 300],
+        "thumbN shows frame N x 2 s x 30 fps"
+    );
+    assert!(
+        shown(&recording)
+            .iter()
+            .all(|(w, h, _)| (*w, *h) == (1920, 1080))
+    );
+    let objects = recording.objects();
+    let latest = &objects["media/latest_thumbnail/thumb.jpg"];
+    assert_eq!(
+        latest,
+        objects.get("media/thumbnails/thumb5.jpg").unwrap(),
+        "LATEST holds the last thumbnail"
+    );
+    let ended = recording.json("events/recording-ended.json");
+    assert_eq!(
+        ended["media"]["latest_thumbnail"]["path"],
+        "media/latest_thumbnail/thumb.jpg"
+    );
+    assert_eq!(ended["media"]["latest_thumbnail"]["resolution_width"], 1920);
+}
+
+#[test]
+fn latest_only_keeps_no_sequence() {
+    let store = tempfile::tempdir().unwrap();
+    let config = thumbnail_config(
+        store.path(),
+        r#"{"targetIntervalSeconds":5,"storage":["LATEST"]}"#,
+    );
+    let recording = Recording::make(
+        store.path(),
+        &sample("720p30-gop2s.mp4"),
+        &["--config", &config],
+        0,
+    );
+    let keys = recording.keys();
+    assert!(
+        !keys.iter().any(|k| k.starts_with("media/thumbnails/")),
+        "{keys:?}"
+    );
+    let latest = read_thumbnail(&recording.objects()["media/latest_thumbnail/thumb.jpg"]);
+    assert_eq!(
+        latest.frame, 300,
+        "the last boundary of a 12 s clip every 5 s is 10 s"
+    );
+    let ended = recording.json("events/recording-ended.json");
+    assert!(ended["media"].get("thumbnails").is_none());
+}
+
+#[test]
+fn exact_frames_every_second_between_keyframes() {
+    // 1 s interval on a 2 s GOP: every other thumbnail lies mid-GOP and needs a catch-up decode.
+    let store = tempfile::tempdir().unwrap();
+    let config = thumbnail_config(store.path(), r#"{"targetIntervalSeconds":1}"#);
+    let recording = Recording::make(
+        store.path(),
+        &sample("720p30-gop2s.mp4"),
+        &["--config", &config],
+        0,
+    );
+    let frames: Vec<u32> = shown(&recording).iter().map(|(_, _, f)| *f).collect();
+    assert_eq!(frames, (0..12).map(|n| n * 30).collect::<Vec<_>>());
+}
+
+#[test]
+fn long_gop_transcoded_takes_exact_frames_basic_takes_keyframes() {
+    // 22 s clip, keyframes at 0, 10 and 20 s; 2 s interval.
+    let store = tempfile::tempdir().unwrap();
+    let config = thumbnail_config(store.path(), r#"{"targetIntervalSeconds":2}"#);
+    let standard = Recording::make(
+        store.path(),
+        &sample("480p30-gop10s.mp4"),
+        &["--config", &config],
+        0,
+    );
+    let frames: Vec<u32> = shown(&standard).iter().map(|(_, _, f)| *f).collect();
+    assert_eq!(frames, (0..11).map(|n| n * 60).collect::<Vec<_>>());
+
+    let basic = Recording::make(
+        store.path(),
+        &sample("480p30-gop10s.mp4"),
+        &["--config", &config, "--channel-type", "BASIC"],
+        0,
+    );
+    assert_eq!(
+        shown(&basic),
+        [(854, 480, 0), (854, 480, 300), (854, 480, 600)],
+        "D7: keyframes only"
+    );
+}
+
+#[test]
+fn resolution_classes_pick_a_rendition_size_or_the_source() {
+    let store = tempfile::tempdir().unwrap();
+    let cases = [
+        ("1080p30-gop2s.mp4", "HD", &[][..], (1280, 720)),
+        ("1080p30-gop2s.mp4", "SD", &[][..], (852, 480)),
+        (
+            "1080p30-gop2s.mp4",
+            "LOWEST_RESOLUTION",
+            &[][..],
+            (284, 160),
+        ),
+        ("720p30-gop2s.mp4", "FULL_HD", &[][..], (1280, 720)),
+        (
+            "1080p30-gop2s.mp4",
+            "SD",
+            &["--channel-type", "BASIC"][..],
+            (1920, 1080),
+        ),
+    ];
+    for (input, class, extra, (width, height)) in cases {
+        let config = thumbnail_config(
+            store.path(),
+            &format!(r#"{{"targetIntervalSeconds":4,"resolution":"{class}"}}"#),
+        );
+        let mut args = vec!["--config", config.as_str()];
+        args.extend_from_slice(extra);
+        let recording = Recording::make(store.path(), &sample(input), &args, 0);
+        assert_eq!(
+            shown(&recording),
+            [
+                (width, height, 0),
+                (width, height, 120),
+                (width, height, 240)
+            ],
+            "{input} {class} {extra:?}"
+        );
+        let ended = recording.json("events/recording-ended.json");
+        assert_eq!(ended["media"]["thumbnails"]["resolution_width"], width);
+        assert_eq!(ended["media"]["thumbnails"]["resolution_height"], height);
+    }
+}
+
+#[test]
+fn objects_are_written_in_d13_order() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::new(StoreLocation::Memory);
+    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
+    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
+    let mut request = CreateRecordingConfigurationRequest::for_bucket("ivs-recordings");
+    request.thumbnail_configuration = Some(
+        serde_json::from_str(r#"{"targetIntervalSeconds":3,"storage":["SEQUENTIAL","LATEST"]}"#)
+            .unwrap(),
+    );
+    let configuration = request
+        .into_configuration(
+            "arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into(),
+        )
+        .unwrap();
+    let started = time::macros::datetime!(2024-09-01 00:05:07 UTC);
+    let request = RecordRequest {
+        input: sample("720p30-gop2s.mp4"),
+        realtime: false,
+        channel,
+        configuration,
+        bucket: store.bucket("ivs-recordings").unwrap(),
+        clock: Arc::new(FixedClock(started)),
+        progress: None,
+    };
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| record_file(request, runtime.handle()))
+            .join()
+            .unwrap()
+    })
+    .unwrap();
+    assert_eq!(outcome.result, RecordingResult::Ended);
+    let prefix = outcome.prefix.as_str();
+    assert!(
+        prefix.starts_with("ivs/v1/123456789012/AbCdEfGh1234/2024/9/1/0/5/"),
+        "{prefix}"
+    );
+    assert_eq!(
+        outcome.location,
+        format!("memory://ivs-recordings/{prefix}")
+    );
+    let keys: Vec<String> = outcome
+        .written
+        .keys
+        .iter()
+        .map(|k| k[prefix.len() + 1..].to_owned())
+        .collect();
+    let mut expected = vec![
+        "events/ivs-check".to_owned(),
+        "events/recording-started.json".to_owned(),
+    ];
+    for n in 0..4 {
+        expected.push(format!("media/thumbnails/thumb{n}.jpg"));
+        expected.push("media/latest_thumbnail/thumb.jpg".to_owned());
+    }
+    expected.push("events/recording-ended.json".to_owned());
+    assert_eq!(keys, expected);
+    assert_eq!(outcome.thumbnails, 4);
+    // Decoding only what thumbnails need: far fewer packets decoded than the 360 in the clip.
+    assert_eq!(outcome.sampler.packets, 360);
+    assert!(outcome.sampler.decoded < 360 / 2, "{:?}", outcome.sampler);
+    let ended = runtime
+        .block_on(async {
+            use object_store::ObjectStore;
+            let key =
+                object_store::path::Path::from(format!("{prefix}/events/recording-ended.json"));
+            store
+                .bucket("ivs-recordings")
+                .unwrap()
+                .object_store()
+                .get(&key)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+        })
+        .unwrap();
+    let ended: serde_json::Value = serde_json::from_slice(&ended).unwrap();
+    assert_eq!(ended["recording_started_at"], "2024-09-01T00:05:07Z");
+}

@@ -1,0 +1,223 @@
+//! Test helpers: running the binary, finding sample media, listing a recording, reading the
+//! frame index out of a thumbnail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A bundled sample clip.
+pub fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-media")
+        .join(name)
+}
+
+/// The shared reference recording, when it is beside the checkout.
+pub fn reference_recording() -> Option<PathBuf> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/ivs-sample-recording");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent, so the real IVS recording cannot be used as input here",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Writes `json` to a file in `dir` and returns its path.
+pub fn config_file(dir: &Path, json: &str) -> PathBuf {
+    let path = dir.join(format!("config-{}.json", rand_suffix()));
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Runs `ivs-recorder` with `args`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
+        .args(args)
+        .env_remove("AWS_REGION")
+        .output()
+        .expect("the binary runs")
+}
+
+/// A finished recording on a local directory store.
+#[derive(Debug)]
+pub struct Recording {
+    /// The recording's directory (the prefix on disk).
+    pub dir: PathBuf,
+    /// The prefix, `ivs/v1/...`.
+    pub prefix: String,
+    /// The process output.
+    pub output: Output,
+}
+
+impl Recording {
+    /// Records `input` into `store` with extra `args`; panics unless the exit code is `expected_code`.
+    pub fn make(store: &Path, input: &Path, args: &[&str], expected_code: i32) -> Self {
+        let mut argv = vec![
+            "record",
+            input.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ];
+        argv.extend_from_slice(args);
+        let output = run(&argv);
+        assert_eq!(
+            output.status.code(),
+            Some(expected_code),
+            "ivs-recorder {argv:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+        let dir = PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("the location is printed last")
+                .trim(),
+        );
+        assert!(dir.is_dir(), "{} is a directory", dir.display());
+        let text = dir.to_str().unwrap();
+        let prefix = text[text
+            .find("ivs/v1/")
+            .expect("the location ends with the prefix")..]
+            .to_owned();
+        Self {
+            dir,
+            prefix,
+            output,
+        }
+    }
+
+    /// Every object under the prefix: relative key → bytes.
+    pub fn objects(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut objects = BTreeMap::new();
+        collect(&self.dir, &self.dir, &mut objects);
+        objects
+    }
+
+    /// The keys under the prefix, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.objects().into_keys().collect()
+    }
+
+    /// A JSON object of the recording.
+    pub fn json(&self, key: &str) -> Value {
+        let bytes = std::fs::read(self.dir.join(key)).unwrap_or_else(|err| panic!("{key}: {err}"));
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            !text.contains('\n') && !text.contains(": "),
+            "{key} is compact JSON: {text}"
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The bytes of `media/thumbnails/thumb<N>.jpg` for every N, in order.
+    pub fn thumbnails(&self) -> Vec<Vec<u8>> {
+        let objects = self.objects();
+        let mut numbered: Vec<(u64, Vec<u8>)> = objects
+            .into_iter()
+            .filter_map(|(key, bytes)| {
+                let number = key
+                    .strip_prefix("media/thumbnails/thumb")?
+                    .strip_suffix(".jpg")?
+                    .parse()
+                    .ok()?;
+                Some((number, bytes))
+            })
+            .collect();
+        numbered.sort_by_key(|(n, _)| *n);
+        for (expected, (n, _)) in numbered.iter().enumerate() {
+            assert_eq!(*n, expected as u64, "thumbnail numbers have no gaps");
+        }
+        numbered.into_iter().map(|(_, bytes)| bytes).collect()
+    }
+
+    /// stderr as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+}
+
+fn collect(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(root, &path, into);
+        } else {
+            let key = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            into.insert(key, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// Every file under `dir`, as paths relative to it.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut files = BTreeMap::new();
+    if dir.exists() {
+        collect(dir, dir, &mut files);
+    }
+    files.into_keys().collect()
+}
+
+/// Bits in the sample clips' barcode (see sample-media/generate.sh).
+const BARCODE_BITS: u32 = 12;
+
+/// A decoded thumbnail: its size and the frame index its barcode shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thumbnail {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The frame index read from the barcode band.
+    pub frame: u32,
+}
+
+/// Decodes a JPEG with the `image` crate and reads the barcode band at the top.
+pub fn read_thumbnail(jpeg: &[u8]) -> Thumbnail {
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]), "a JPEG starts with SOI");
+    let image = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+        .expect("the thumbnail is a valid JPEG")
+        .to_luma8();
+    let (width, height) = image.dimensions();
+    let band = height / 10;
+    let y = band / 2;
+    let mut frame = 0;
+    for bit in 0..BARCODE_BITS {
+        let centre = ((2 * bit + 1) * width) / (2 * BARCODE_BITS);
+        let half = (width / BARCODE_BITS / 4).max(1);
+        let mut sum = 0u32;
+        let mut count = 0u32;
+        for x in centre - half..=centre + half {
+            for dy in 0..=band / 4 {
+                sum += u32::from(image.get_pixel(x, y - band / 8 + dy).0[0]);
+                count += 1;
+            }
+        }
+        frame = (frame << 1) | u32::from(sum / count > 128);
+    }
+    Thumbnail {
+        width,
+        height,
+        frame,
+    }
+}
