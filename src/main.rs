@@ -81,11 +81,13 @@ fn run_record(
         Err(err) => return Err(err.into()),
     };
     eprintln!(
-        "recorded {:.3} s of media: {} thumbnail(s) at {}x{}, renditions [{}]",
+        "recorded {:.3} s of media: {} thumbnail(s) at {}x{} (decoded {} of {} video packets), renditions [{}]",
         outcome.duration_ms as f64 / 1000.0,
         outcome.thumbnails,
         outcome.thumbnail_size.0,
         outcome.thumbnail_size.1,
+        outcome.sampler.decoded,
+        outcome.sampler.packets,
         outcome
             .renditions
             .iter()

@@ -119,7 +119,9 @@ impl VideoDecoder {
     }
 }
 
-/// The timestamp of a decoded frame: the decoder's best effort, else its pts.
+/// The timestamp of a decoded frame: its pts (carried over from its packet), else the decoder's
+/// best-effort guess. Not the other way round: after resets and single-keyframe drains the
+/// best-effort heuristic may switch to dts and report another frame's time.
 pub fn frame_pts(frame: &VideoFrame) -> Option<i64> {
-    frame.timestamp().or(frame.pts())
+    frame.pts().or(frame.timestamp())
 }

@@ -69,6 +69,8 @@ pub struct JpegThumbnailer {
     scaled: VideoFrame,
     encoder: ffmpeg::encoder::Video,
     packet: ffmpeg::Packet,
+    /// The encoder refuses timestamps that do not increase.
+    next_pts: i64,
 }
 
 /// The frame shape a scaler was built for.
@@ -123,6 +125,7 @@ impl JpegThumbnailer {
             scaled: VideoFrame::new(Pixel::YUVJ420P, width, height),
             encoder,
             packet: ffmpeg::Packet::empty(),
+            next_pts: 0,
         })
     }
 
@@ -134,8 +137,8 @@ impl JpegThumbnailer {
     /// JPEG bytes of `frame`, scaled to the thumbnail size; `number` only names errors.
     pub fn encode(&mut self, frame: &VideoFrame, number: u64) -> Result<Vec<u8>, ThumbnailError> {
         self.scale(frame)?;
-        self.scaled
-            .set_pts(Some(i64::try_from(number).unwrap_or(i64::MAX)));
+        self.scaled.set_pts(Some(self.next_pts));
+        self.next_pts += 1;
         // With QSCALE the encoder takes each frame's own quality.
         // SAFETY: `scaled` owns a valid AVFrame for its whole lifetime; `quality` is a plain int.
         unsafe {

@@ -122,6 +122,14 @@ impl ThumbnailSampler {
 
     fn run(&mut self, step: DecodeStep<ffmpeg::Packet>, sampled: &mut Vec<SampledFrame>) {
         let before = sampled.len();
+        tracing::debug!(
+            reset = step.reset,
+            packets = step.packets.len(),
+            first_pts = step.packets.first().and_then(|p| p.pts()),
+            drain = step.drain,
+            next_boundary = self.schedule.next_boundary(),
+            "decoding for a thumbnail"
+        );
         if step.reset {
             self.decoder.reset();
         }
