@@ -119,9 +119,8 @@ impl VideoDecoder {
     }
 }
 
-/// The timestamp of a decoded frame: its pts (carried over from its packet), else the decoder's
-/// best-effort guess. Not the other way round: after resets and single-keyframe drains the
-/// best-effort heuristic may switch to dts and report another frame's time.
+/// The timestamp of a decoded frame: its pts (carried over exactly from its packet), else the
+/// decoder's best-effort guess (which may be derived from dts when pts look unreliable).
 pub fn frame_pts(frame: &VideoFrame) -> Option<i64> {
     frame.pts().or(frame.timestamp())
 }

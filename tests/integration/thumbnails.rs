@@ -264,3 +264,55 @@ fn objects_are_written_in_d13_order() {
     let ended: serde_json::Value = serde_json::from_slice(&ended).unwrap();
     assert_eq!(ended["recording_started_at"], "2024-09-01T00:05:07Z");
 }
+
+#[test]
+fn keyframes_off_the_boundaries_still_give_exact_frames() {
+    // The 720p sample looped 5 times without re-encoding: each loop's keyframes land a few ms
+    // later than the last, so from the fourth loop on the frame at a boundary is the last frames
+    // of the previous GOP, not a keyframe. The oracle is ffprobe's list of frame timestamps.
+    let dir = tempfile::tempdir().unwrap();
+    let looped = dir.path().join("looped.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-stream_loop", "4", "-i"])
+        .arg(sample("720p30-gop2s.mp4"))
+        .args(["-c", "copy"])
+        .arg(&looped)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&looped)
+        .output()
+        .unwrap();
+    let mut times: Vec<f64> = String::from_utf8(probe.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let expected: Vec<u32> = (0..)
+        .map(|k| f64::from(2 * k))
+        .map_while(|boundary| times.iter().position(|&t| t >= boundary - 1e-6))
+        .map(|index| (index % 360) as u32)
+        .collect();
+    assert!(expected.len() >= 30, "{expected:?}");
+    assert!(
+        expected.iter().any(|f| f % 60 != 0),
+        "some boundaries fall mid-GOP: {expected:?}"
+    );
+
+    let config = thumbnail_config(dir.path(), r#"{"targetIntervalSeconds":2}"#);
+    let recording = Recording::make(dir.path(), &looped, &["--config", &config], 0);
+    let frames: Vec<u32> = shown(&recording).iter().map(|(_, _, f)| *f).collect();
+    assert_eq!(frames, expected);
+}
