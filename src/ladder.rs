@@ -79,6 +79,15 @@ pub struct Ladder {
 
 impl Ladder {
     /// The ladder `channel_type` (with `preset` on ADVANCED types) makes from `source`.
+    ///
+    /// ```
+    /// use ivs_recorder::ladder::{Ladder, SourceVideo};
+    /// use ivs_recorder::model::ChannelType;
+    /// let source = SourceVideo { width: 1280, height: 720, frame_rate: 30.0 };
+    /// let ladder = Ladder::plan(ChannelType::Standard, None, source);
+    /// let names: Vec<&str> = ladder.renditions().iter().map(|r| r.name.as_str()).collect();
+    /// assert_eq!(names, ["720p30", "480p30", "360p30", "160p30"]);
+    /// ```
     pub fn plan(channel_type: ChannelType, preset: Option<Preset>, source: SourceVideo) -> Self {
         let constrained = preset == Some(Preset::ConstrainedBandwidthDelivery);
         let renditions = match channel_type {

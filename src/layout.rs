@@ -16,6 +16,14 @@ pub struct RecordingPrefix {
 impl RecordingPrefix {
     /// The prefix for a recording of `channel_id` under `account_id` that started at `started`
     /// (truncated to the minute, UTC).
+    ///
+    /// ```
+    /// use ivs_recorder::layout::RecordingPrefix;
+    /// let started = time::macros::datetime!(2023-02-09 22:55:41 UTC);
+    /// let prefix = RecordingPrefix::new("098435415742", "2rrcA103rn67", started, "Pd8MyZnzUAFl");
+    /// assert_eq!(prefix.as_str(), "ivs/v1/098435415742/2rrcA103rn67/2023/2/9/22/55/Pd8MyZnzUAFl");
+    /// assert_eq!(prefix.thumbnail(3), format!("{prefix}/media/thumbnails/thumb3.jpg"));
+    /// ```
     pub fn new(
         account_id: &str,
         channel_id: &str,

@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::Parser;
 use ivs_recorder::cli::{Cli, Command, RecordArgs};
 use ivs_recorder::progress::TerminalProgress;
-use ivs_recorder::recording::{RecordError, RecordRequest, RecordingResult, record_file};
+use ivs_recorder::recording::{
+    ProgressCallback, RecordError, RecordRequest, RecordingResult, record_file,
+};
 use ivs_recorder::storage::Store;
 use ivs_recorder::time::SystemClock;
 
@@ -59,9 +61,8 @@ fn run_record(
         .context("the recording configuration has no S3 destination")?;
     let store = Store::new(args.store.clone());
     let bucket = store.bucket(&bucket_name)?;
-    let mut display = TerminalProgress::on_terminal(None);
-    let progress: Option<Box<dyn FnMut(f64) + Send>> = display.take().map(|mut display| {
-        Box::new(move |seconds| display.update(seconds)) as Box<dyn FnMut(f64) + Send>
+    let progress = TerminalProgress::on_terminal().map(|mut display| {
+        Box::new(move |done, total| display.update(done, total)) as ProgressCallback
     });
     let request = RecordRequest {
         input: args.input.clone(),

@@ -16,17 +16,19 @@ pub struct TerminalProgress {
 }
 
 impl TerminalProgress {
-    /// A display for an input of `total_seconds` (when known); `None` when stderr is not a TTY.
-    pub fn on_terminal(total_seconds: Option<f64>) -> Option<Self> {
+    /// A display on stderr; `None` when stderr is not a terminal.
+    pub fn on_terminal() -> Option<Self> {
         std::io::stderr().is_terminal().then(|| Self {
-            total_seconds,
+            total_seconds: None,
             started: Instant::now(),
             last_drawn: None,
         })
     }
 
-    /// Records that `media_seconds` of media are done, redrawing at most every 100 ms.
-    pub fn update(&mut self, media_seconds: f64) {
+    /// Records that `media_seconds` of `total_seconds` (when known) are done, redrawing at most
+    /// every 100 ms.
+    pub fn update(&mut self, media_seconds: f64, total_seconds: Option<f64>) {
+        self.total_seconds = total_seconds;
         let now = Instant::now();
         if self
             .last_drawn

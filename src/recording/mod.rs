@@ -6,4 +6,6 @@
 pub mod metadata;
 pub mod recorder;
 
-pub use recorder::{RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file};
+pub use recorder::{
+    ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
+};

@@ -43,9 +43,12 @@ pub struct RecordRequest {
     pub bucket: Bucket,
     /// Wall-clock source for the prefix date and `recording_*_at`.
     pub clock: Arc<dyn Clock>,
-    /// Called with the media seconds done, now and then.
-    pub progress: Option<Box<dyn FnMut(f64) + Send>>,
+    /// Called now and then with the media seconds done and the total, when known.
+    pub progress: Option<ProgressCallback>,
 }
+
+/// Receives (media seconds done, total media seconds when the input declares them).
+pub type ProgressCallback = Box<dyn FnMut(f64, Option<f64>) + Send>;
 
 impl std::fmt::Debug for RecordRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -321,8 +324,9 @@ fn record_media(
     input: &mut FileInput,
     info: &InputInfo,
     sampling: Sampling,
-    mut progress: Option<&mut Box<dyn FnMut(f64) + Send>>,
+    mut progress: Option<&mut ProgressCallback>,
 ) -> MediaResult {
+    let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
     let Sampling {
         mut decoder,
         worker,
@@ -361,7 +365,10 @@ fn record_media(
             worker_alive &= hand_over(sampler.push(packet), worker.as_ref());
         }
         if let Some(progress) = progress.as_mut() {
-            progress(time_base.ticks_to_seconds(timeline.duration_ticks()));
+            progress(
+                time_base.ticks_to_seconds(timeline.duration_ticks()),
+                total_seconds,
+            );
         }
         if !worker_alive {
             break;
