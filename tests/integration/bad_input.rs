@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::util::{Recording, config_file, files_under, read_thumbnail, run, sample};
+use crate::util::{Recording, config_file, ffmpeg, files_under, read_thumbnail, run, sample};
 
 fn record(store: &Path, input: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -79,22 +79,16 @@ fn mp4_cut_before_its_index() {
 fn audio_only_file() {
     let store = tempfile::tempdir().unwrap();
     let audio = store.path().join("tone.m4a");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&audio)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    ffmpeg(&[
+        os("-f"),
+        os("lavfi"),
+        os("-i"),
+        os("sine=frequency=440:duration=2"),
+        os("-c:a"),
+        os("aac"),
+        audio.as_os_str(),
+    ]);
     let output = record(store.path(), &audio, &[]);
     assert_clean_failure(&output, 1, "has no video stream", store.path());
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Recording, config_file, read_thumbnail, sample};
+use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, sample};
 
 /// `name@WxH` for each rendition listed in a metadata file.
 fn renditions(metadata: &Value) -> Vec<String> {
@@ -319,21 +319,20 @@ fn memory_store_prints_a_memory_location() {
 fn realtime_paces_reading_to_the_media_clock() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("three-seconds.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=30:d=3",
-        ])
-        .args(["-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p"])
-        .arg(&clip)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    ffmpeg(&[
+        os("-f"),
+        os("lavfi"),
+        os("-i"),
+        os("testsrc2=s=320x180:r=30:d=3"),
+        os("-c:v"),
+        os("libx264"),
+        os("-g"),
+        os("30"),
+        os("-pix_fmt"),
+        os("yuv420p"),
+        clip.as_os_str(),
+    ]);
     let started = std::time::Instant::now();
     let recording = Recording::make(dir.path(), &clip, &["--realtime"], 0);
     let elapsed = started.elapsed();

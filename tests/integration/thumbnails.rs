@@ -8,7 +8,7 @@ use ivs_recorder::recording::{RecordRequest, RecordingResult, record_file};
 use ivs_recorder::storage::{Store, StoreLocation};
 use ivs_recorder::time::FixedClock;
 
-use crate::util::{Recording, config_file, read_thumbnail, sample};
+use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, sample};
 
 fn thumbnail_config(store: &std::path::Path, thumbnail_configuration: &str) -> String {
     config_file(
@@ -272,14 +272,17 @@ fn keyframes_off_the_boundaries_still_give_exact_frames() {
     // of the previous GOP, not a keyframe. The oracle is ffprobe's list of frame timestamps.
     let dir = tempfile::tempdir().unwrap();
     let looped = dir.path().join("looped.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-stream_loop", "4", "-i"])
-        .arg(sample("720p30-gop2s.mp4"))
-        .args(["-c", "copy"])
-        .arg(&looped)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let input = sample("720p30-gop2s.mp4");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    ffmpeg(&[
+        os("-stream_loop"),
+        os("4"),
+        os("-i"),
+        input.as_os_str(),
+        os("-c"),
+        os("copy"),
+        looped.as_os_str(),
+    ]);
     let probe = std::process::Command::new("ffprobe")
         .args([
             "-v",

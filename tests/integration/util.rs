@@ -43,6 +43,20 @@ fn rand_suffix() -> u128 {
         .as_nanos()
 }
 
+/// Runs the ffmpeg CLI quietly with `args` and asserts it succeeded.
+pub fn ffmpeg(args: &[&std::ffi::OsStr]) {
+    let output = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("the ffmpeg CLI runs (scripts/install-deps.sh installs it)");
+    assert!(
+        output.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs `ivs-recorder` with `args`.
 pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
