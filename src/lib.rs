@@ -23,6 +23,7 @@
 //! - [`ingest`]: inputs that yield packets.
 //! - [`pipeline`]: decoding (the rendition fan-out joins it later).
 //! - [`thumbnail`]: which frames become thumbnails, and the JPEGs.
+//! - [`hls`]: segments, playlists and masters.
 //! - [`recording`]: one recording from input to stored objects; its metadata JSON.
 //! - [`storage`]: store locations and the ordered writer.
 //! - [`cli`], [`progress`]: the command line.
@@ -30,6 +31,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod cli;
+pub mod hls;
 pub mod ids;
 pub mod ingest;
 pub mod ladder;

@@ -225,6 +225,24 @@ impl Artifact {
         }
     }
 
+    /// An HLS playlist.
+    pub fn playlist(key: String, text: String) -> Self {
+        Self {
+            key,
+            bytes: Bytes::from(text),
+            content_type: "application/x-mpegURL",
+        }
+    }
+
+    /// An MPEG-TS segment.
+    pub fn segment(key: String, bytes: Bytes) -> Self {
+        Self {
+            key,
+            bytes,
+            content_type: "video/MP2T",
+        }
+    }
+
     /// An empty marker object (`events/ivs-check`).
     pub fn empty(key: String) -> Self {
         Self {

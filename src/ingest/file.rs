@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ffmpeg_next as ffmpeg;
 
-use super::{InputInfo, VideoInfo};
+use super::{AudioInfo, InputInfo, InputPacket, VideoInfo};
 use crate::time::TimeBase;
 
 /// Why an input could not be opened or read.
@@ -100,8 +100,19 @@ impl FileInput {
         &self.info
     }
 
-    /// The next video packet, `None` at the end of the file.
+    /// The next video packet (audio is skipped), `None` at the end of the file.
     pub fn next_video_packet(&mut self) -> Result<Option<ffmpeg::Packet>, InputError> {
+        loop {
+            match self.next_packet()? {
+                None => return Ok(None),
+                Some(InputPacket::Video(packet)) => return Ok(Some(packet)),
+                Some(InputPacket::Audio(_)) => {}
+            }
+        }
+    }
+
+    /// The next video or audio packet, `None` at the end of the file.
+    pub fn next_packet(&mut self) -> Result<Option<InputPacket>, InputError> {
         loop {
             let mut packet = ffmpeg::Packet::empty();
             match packet.read(&mut self.input) {
@@ -115,6 +126,14 @@ impl FileInput {
                     });
                 }
             }
+            if self
+                .info
+                .audio
+                .as_ref()
+                .is_some_and(|audio| audio.stream_index == packet.stream())
+            {
+                return Ok(Some(InputPacket::Audio(packet)));
+            }
             if packet.stream() != self.info.video.stream_index {
                 continue;
             }
@@ -125,7 +144,7 @@ impl FileInput {
                 }
                 self.last_pts_seconds = self.last_pts_seconds.max(seconds);
             }
-            return Ok(Some(packet));
+            return Ok(Some(InputPacket::Video(packet)));
         }
     }
 }
@@ -184,10 +203,18 @@ fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInf
             height,
             frame_rate,
             time_base,
+            av_time_base: stream.time_base(),
             codec_name,
             parameters,
         },
-        has_audio: input.streams().best(ffmpeg::media::Type::Audio).is_some(),
+        audio: input
+            .streams()
+            .best(ffmpeg::media::Type::Audio)
+            .map(|audio| AudioInfo {
+                stream_index: audio.index(),
+                time_base: audio.time_base(),
+                parameters: audio.parameters(),
+            }),
         declared_duration_ms,
     })
 }

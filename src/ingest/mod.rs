@@ -16,10 +16,66 @@ pub struct InputInfo {
     pub source: String,
     /// The video stream.
     pub video: VideoInfo,
-    /// Whether there is an audio stream.
-    pub has_audio: bool,
+    /// The audio stream, when there is one.
+    pub audio: Option<AudioInfo>,
     /// The media duration the container declares, in ms, when it declares one.
     pub declared_duration_ms: Option<i64>,
+}
+
+/// The input's audio stream.
+#[derive(Clone)]
+pub struct AudioInfo {
+    /// Stream index in the container.
+    pub stream_index: usize,
+    /// Time base of packet timestamps.
+    pub time_base: ffmpeg::Rational,
+    /// What a decoder (or muxer) needs.
+    pub parameters: ffmpeg::codec::Parameters,
+}
+
+impl std::fmt::Debug for AudioInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioInfo")
+            .field("stream_index", &self.stream_index)
+            .field("codec", &self.parameters.id())
+            .field("time_base", &self.time_base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A packet of the input, tagged with its stream.
+pub enum InputPacket {
+    /// A video packet.
+    Video(ffmpeg::Packet),
+    /// An audio packet.
+    Audio(ffmpeg::Packet),
+}
+
+impl std::fmt::Debug for InputPacket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, packet) = match self {
+            Self::Video(packet) => ("Video", packet),
+            Self::Audio(packet) => ("Audio", packet),
+        };
+        f.debug_struct(kind)
+            .field("pts", &packet.pts())
+            .field("size", &packet.size())
+            .finish()
+    }
+}
+
+/// The codec configuration bytes ("extradata": avcC, AudioSpecificConfig, …) of a stream.
+pub fn extradata(parameters: &ffmpeg::codec::Parameters) -> Vec<u8> {
+    // SAFETY: `parameters` owns a valid AVCodecParameters; extradata is `extradata_size` bytes.
+    unsafe {
+        let raw = parameters.as_ptr();
+        let size = usize::try_from((*raw).extradata_size).unwrap_or(0);
+        if (*raw).extradata.is_null() || size == 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts((*raw).extradata, size).to_vec()
+        }
+    }
 }
 
 /// The input's video stream.
@@ -35,6 +91,8 @@ pub struct VideoInfo {
     pub frame_rate: f64,
     /// Time base of packet timestamps.
     pub time_base: TimeBase,
+    /// The same time base as libav expresses it.
+    pub av_time_base: ffmpeg::Rational,
     /// Codec, e.g. `h264`.
     pub codec_name: String,
     /// What a decoder needs to open.

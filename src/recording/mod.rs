@@ -3,6 +3,7 @@
 //! - [`metadata`]: the `recording-*.json` documents (pure).
 //! - [`recorder`]: records a media file (the `record` command).
 
+pub mod hls_output;
 pub mod metadata;
 pub mod recorder;
 

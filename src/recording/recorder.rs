@@ -12,9 +12,10 @@ use std::sync::Arc;
 use ffmpeg_next as ffmpeg;
 use tokio::runtime::Handle;
 
+use super::hls_output::{HlsOutput, HlsSetup};
 use super::metadata::{Ending, RecordingFacts};
 use crate::ids::{ChannelArn, new_recording_id};
-use crate::ingest::{FileInput, InputError, InputInfo};
+use crate::ingest::{FileInput, InputError, InputInfo, InputPacket};
 use crate::ladder::{Ladder, Rendition, SourceVideo};
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, ChannelType, RecordingConfiguration, ValidationError};
@@ -196,7 +197,23 @@ pub fn record_file(
         interval_seconds: thumbnails.target_interval_seconds,
         keyframes_only: request.channel.channel_type == ChannelType::Basic,
     };
-    let media = record_media(&mut input, &plan.info, sampling, request.progress.as_mut());
+    // Only the passthrough (BASIC) rendition is segmented so far; transcoded ladders come next.
+    let hls = match (request.channel.channel_type, plan.renditions.first()) {
+        (ChannelType::Basic, Some(rendition)) => Some(HlsSetup {
+            rendition: rendition.clone(),
+            prefix: prefix.clone(),
+            channel: channel_arn.clone(),
+            first_frame_at: started,
+        }),
+        _ => None,
+    };
+    let outputs = Outputs {
+        sampling,
+        hls,
+        store: store.clone(),
+        clock: request.clock.clone(),
+    };
+    let media = record_media(&mut input, &plan.info, outputs, request.progress.as_mut());
 
     let (ending, result) = match &media.failure {
         None => (Ending::Ended, RecordingResult::Ended),
@@ -312,6 +329,14 @@ impl Timeline {
     }
 }
 
+/// Where the media goes: thumbnails and HLS.
+struct Outputs {
+    sampling: Sampling,
+    hls: Option<HlsSetup>,
+    store: ArtifactSender,
+    clock: Arc<dyn Clock>,
+}
+
 /// How thumbnails are sampled; no decoder and no worker when thumbnails are disabled.
 struct Sampling {
     decoder: Option<VideoDecoder>,
@@ -323,9 +348,17 @@ struct Sampling {
 fn record_media(
     input: &mut FileInput,
     info: &InputInfo,
-    sampling: Sampling,
+    outputs: Outputs,
     mut progress: Option<&mut ProgressCallback>,
 ) -> MediaResult {
+    let Outputs {
+        sampling,
+        hls: hls_setup,
+        store,
+        clock,
+    } = outputs;
+    let mut hls_setup = hls_setup;
+    let mut hls: Option<HlsOutput> = None;
     let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
     let Sampling {
         mut decoder,
@@ -339,8 +372,17 @@ fn record_media(
     let mut failure = None;
     let mut worker_alive = true;
     loop {
-        let packet = match input.next_video_packet() {
-            Ok(Some(packet)) => packet,
+        let packet = match input.next_packet() {
+            Ok(Some(InputPacket::Video(packet))) => packet,
+            Ok(Some(InputPacket::Audio(packet))) => {
+                if let Some(output) = &mut hls
+                    && let Err(err) = output.push_audio(&packet)
+                {
+                    failure = Some(error_chain(&err));
+                    break;
+                }
+                continue;
+            }
             Ok(None) => break,
             Err(err) => {
                 failure = Some(error_chain(&err));
@@ -350,16 +392,33 @@ fn record_media(
         if !timeline.extend(&packet) {
             continue;
         }
-        if sampler.is_none()
-            && let (Some(decoder), Some(start)) = (decoder.take(), timeline.start)
+        if let Some(start) = timeline.start {
+            if sampler.is_none()
+                && let Some(decoder) = decoder.take()
+            {
+                sampler = Some(ThumbnailSampler::new(
+                    decoder,
+                    start,
+                    interval_seconds,
+                    time_base,
+                    keyframes_only,
+                ));
+            }
+            if let Some(setup) = hls_setup.take() {
+                hls = Some(HlsOutput::start(
+                    setup,
+                    info,
+                    start,
+                    store.clone(),
+                    clock.clone(),
+                ));
+            }
+        }
+        if let Some(output) = &mut hls
+            && let Err(err) = output.push_video(&packet)
         {
-            sampler = Some(ThumbnailSampler::new(
-                decoder,
-                start,
-                interval_seconds,
-                time_base,
-                keyframes_only,
-            ));
+            failure = Some(error_chain(&err));
+            break;
         }
         if let Some(sampler) = &mut sampler {
             worker_alive &= hand_over(sampler.push(packet), worker.as_ref());
@@ -387,6 +446,11 @@ fn record_media(
     };
     let duration_ms =
         u64::try_from(time_base.ticks_to_millis(timeline.duration_ticks())).unwrap_or(0);
+    if let Some(output) = hls
+        && let Err(err) = output.finish(timeline.end)
+    {
+        failure.get_or_insert_with(|| error_chain(&err));
+    }
     if timeline.start.is_none() {
         failure.get_or_insert_with(|| format!("{} has no decodable video keyframe", info.source));
     }

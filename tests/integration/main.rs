@@ -4,6 +4,7 @@
 mod util;
 
 mod bad_input;
+mod hls;
 mod real_ivs_segments;
 mod record;
 mod thumbnails;

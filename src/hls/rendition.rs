@@ -1,0 +1,158 @@
+//! One rendition's segments: cuts the packet stream with the [`Segmenter`], muxes each segment
+//! with a [`TsMuxer`], and records where every GOP lies in its segment.
+
+use ffmpeg_next as ffmpeg;
+
+use super::mux::{MuxError, Track, TsMuxer, TsStream};
+use super::playlist::{GopEntry, SegmentEntry};
+use super::segmenter::{Boundary, Segmenter};
+use crate::time::TimeBase;
+
+/// A segment ready to store.
+#[derive(Debug, Clone)]
+pub struct FinishedSegment {
+    /// Its playlist entry (index, timing, GOP byte ranges).
+    pub entry: SegmentEntry,
+    /// The `.ts` bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The segment being written.
+#[derive(Debug)]
+struct OpenSegment {
+    index: u64,
+    muxer: TsMuxer,
+    /// (pts, byte offset) of each GOP's keyframe.
+    gops: Vec<(i64, u64)>,
+}
+
+/// Segments one rendition.
+#[derive(Debug)]
+pub struct RenditionSegments {
+    video: TsStream,
+    audio: Option<TsStream>,
+    origin: (i64, i64),
+    segmenter: Segmenter,
+    open: Option<OpenSegment>,
+    bytes_written: u64,
+}
+
+impl RenditionSegments {
+    /// Segments for `video` (and `audio`), whose media time starts at `video_origin` (video ticks).
+    pub fn new(video: TsStream, audio: Option<TsStream>, video_origin: i64) -> Self {
+        let video_base = time_base(video.time_base);
+        let audio_origin = audio.as_ref().map_or(0, |audio| {
+            let audio_base = time_base(audio.time_base);
+            // The same instant in the audio clock.
+            let millis = video_base.ticks_to_millis(video_origin);
+            audio_base.ticks_at_or_after_millis(millis)
+        });
+        Self {
+            segmenter: Segmenter::new(video_base, 0),
+            video,
+            audio,
+            origin: (video_origin, audio_origin),
+            open: None,
+            bytes_written: 0,
+        }
+    }
+
+    /// Takes a video packet; returns the segment it closed, if it started a new one.
+    pub fn push_video(
+        &mut self,
+        packet: &ffmpeg::Packet,
+    ) -> Result<Option<FinishedSegment>, MuxError> {
+        let Some(pts) = packet.pts().or(packet.dts()) else {
+            return Ok(None);
+        };
+        let mut finished = None;
+        match self.segmenter.on_video(pts, packet.is_key()) {
+            Boundary::None => {}
+            Boundary::Gop => {
+                if let Some(open) = &mut self.open {
+                    let offset = open.muxer.start_gop();
+                    open.gops.push((pts, offset));
+                }
+            }
+            Boundary::Segment { index } => {
+                finished = self.close(pts)?;
+                let muxer = TsMuxer::new(&self.video, self.audio.as_ref(), self.origin)?;
+                self.open = Some(OpenSegment {
+                    index,
+                    muxer,
+                    gops: vec![(pts, 0)],
+                });
+            }
+        }
+        if let Some(open) = &mut self.open {
+            open.muxer.write(packet, Track::Video)?;
+        }
+        Ok(finished)
+    }
+
+    /// Takes an audio packet (into the current segment; dropped before the first keyframe).
+    pub fn push_audio(&mut self, packet: &ffmpeg::Packet) -> Result<(), MuxError> {
+        match (&mut self.open, &self.audio) {
+            (Some(open), Some(_)) => open.muxer.write(packet, Track::Audio),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the last segment at `end_pts` (video ticks: the end of the last frame).
+    pub fn finish(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
+        self.close(end_pts)
+    }
+
+    /// Bytes of all finished segments.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    fn close(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
+        let Some(open) = self.open.take() else {
+            return Ok(None);
+        };
+        let bytes = open.muxer.finish()?;
+        let size = bytes.len() as u64;
+        let end_ms = self.segmenter.media_millis(end_pts);
+        let mut gops = Vec::with_capacity(open.gops.len());
+        for (n, &(pts, offset)) in open.gops.iter().enumerate() {
+            let (next_ms, next_offset) = match open.gops.get(n + 1) {
+                Some(&(next_pts, next_offset)) => {
+                    (self.segmenter.media_millis(next_pts), next_offset)
+                }
+                None => (end_ms, size),
+            };
+            let start_ms = self.segmenter.media_millis(pts);
+            gops.push(GopEntry {
+                start_ms,
+                duration_ms: next_ms.saturating_sub(start_ms),
+                offset,
+                length: next_offset.saturating_sub(offset),
+            });
+        }
+        let start_ms = gops.first().map_or(end_ms, |g| g.start_ms);
+        self.bytes_written += size;
+        Ok(Some(FinishedSegment {
+            entry: SegmentEntry {
+                index: open.index,
+                start_ms,
+                duration_ms: end_ms.saturating_sub(start_ms),
+                gops,
+                discontinuity: false,
+            },
+            bytes,
+        }))
+    }
+}
+
+fn time_base(rational: ffmpeg::Rational) -> TimeBase {
+    TimeBase::new(
+        i64::from(rational.numerator()),
+        i64::from(rational.denominator()),
+    )
+    .unwrap_or(TimeBase {
+        numerator: 1,
+        denominator: 90_000,
+    })
+}
