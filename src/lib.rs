@@ -44,3 +44,4 @@ pub mod recording;
 pub mod storage;
 pub mod thumbnail;
 pub mod time;
+pub mod transcode;

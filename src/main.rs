@@ -11,7 +11,7 @@ use clap::Parser;
 use ivs_recorder::cli::{Cli, Command, RecordArgs};
 use ivs_recorder::progress::TerminalProgress;
 use ivs_recorder::recording::{
-    ProgressCallback, RecordError, RecordRequest, RecordingResult, record_file,
+    ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
 };
 use ivs_recorder::storage::Store;
 use ivs_recorder::time::SystemClock;
@@ -81,21 +81,7 @@ fn run_record(
         }
         Err(err) => return Err(err.into()),
     };
-    eprintln!(
-        "recorded {:.3} s of media: {} thumbnail(s) at {}x{} (decoded {} of {} video packets), renditions [{}]",
-        outcome.duration_ms as f64 / 1000.0,
-        outcome.thumbnails,
-        outcome.thumbnail_size.0,
-        outcome.thumbnail_size.1,
-        outcome.sampler.decoded,
-        outcome.sampler.packets,
-        outcome
-            .renditions
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
+    eprintln!("{}", summary(&outcome));
     let code = match &outcome.result {
         RecordingResult::Ended => ExitCode::SUCCESS,
         RecordingResult::Failed { reason } => {
@@ -107,4 +93,24 @@ fn run_record(
     };
     println!("{}", outcome.location);
     Ok(code)
+}
+
+/// One line on what was recorded.
+fn summary(outcome: &RecordOutcome) -> String {
+    let renditions: Vec<&str> = outcome.renditions.iter().map(|r| r.name.as_str()).collect();
+    let mut line = format!(
+        "recorded {:.3} s of media: renditions [{}], {} thumbnail(s) at {}x{}",
+        outcome.duration_ms as f64 / 1000.0,
+        renditions.join(", "),
+        outcome.thumbnails,
+        outcome.thumbnail_size.0,
+        outcome.thumbnail_size.1,
+    );
+    if outcome.sampler.packets > 0 {
+        line.push_str(&format!(
+            " (decoded {} of {} video packets for them)",
+            outcome.sampler.decoded, outcome.sampler.packets
+        ));
+    }
+    line
 }

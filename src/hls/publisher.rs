@@ -18,20 +18,38 @@ use crate::time::Clock;
 /// A rendition as published: its variant line and its segments so far.
 #[derive(Debug, Clone)]
 pub struct PublishedRendition {
-    /// Name, size and codecs (bandwidth is filled in from what was written).
+    /// Name and size (bandwidth and codecs are filled in from what was written).
     pub variant: Variant,
+    /// `avc1.…`, from the stream configuration or, when absent, the first segment's SPS.
+    video_codec: Option<String>,
+    /// `mp4a.40.…` when the rendition has audio.
+    audio_codec: Option<String>,
     segments: Vec<SegmentEntry>,
     bytes: u64,
 }
 
 impl PublishedRendition {
     /// A rendition with nothing written yet.
-    pub fn new(variant: Variant) -> Self {
+    pub fn new(variant: Variant, video_codec: Option<String>, audio_codec: Option<String>) -> Self {
         Self {
             variant,
+            video_codec,
+            audio_codec,
             segments: Vec::new(),
             bytes: 0,
         }
+    }
+
+    /// `CODECS=`: video, then audio when present.
+    fn codecs(&self) -> String {
+        let video = self
+            .video_codec
+            .clone()
+            .unwrap_or_else(|| "avc1.4D401F".to_owned());
+        std::iter::once(video)
+            .chain(self.audio_codec.clone())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Average bits per second of what was written (0 before the first segment).
@@ -83,7 +101,11 @@ impl HlsPublisher {
     ) -> Result<(), StorageError> {
         let name = self.renditions[rendition].variant.name.clone();
         let key = self.prefix.segment(&name, segment.entry.index);
-        self.renditions[rendition].bytes += segment.bytes.len() as u64;
+        let published = &mut self.renditions[rendition];
+        if published.video_codec.is_none() {
+            published.video_codec = segment.video_codec.clone();
+        }
+        published.bytes += segment.bytes.len() as u64;
         self.renditions[rendition].segments.push(segment.entry);
         store.send_blocking(Artifact::segment(key, Bytes::from(segment.bytes)))?;
         self.publish_playlists(rendition, false, store, clock)?;
@@ -150,6 +172,7 @@ impl HlsPublisher {
             .iter()
             .map(|r| Variant {
                 bandwidth: r.measured_bandwidth(),
+                codecs: r.codecs(),
                 ..r.variant.clone()
             })
             .collect();

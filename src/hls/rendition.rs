@@ -3,6 +3,9 @@
 
 use ffmpeg_next as ffmpeg;
 
+use std::collections::VecDeque;
+
+use super::codecs;
 use super::mux::{MuxError, Track, TsMuxer, TsStream};
 use super::playlist::{GopEntry, SegmentEntry};
 use super::segmenter::{Boundary, Segmenter};
@@ -15,6 +18,8 @@ pub struct FinishedSegment {
     pub entry: SegmentEntry,
     /// The `.ts` bytes.
     pub bytes: Vec<u8>,
+    /// `avc1.…` read from the SPS of its first keyframe, when the packets carry one (Annex B).
+    pub video_codec: Option<String>,
 }
 
 /// The segment being written.
@@ -24,10 +29,10 @@ struct OpenSegment {
     muxer: TsMuxer,
     /// (pts, byte offset) of each GOP's keyframe.
     gops: Vec<(i64, u64)>,
+    video_codec: Option<String>,
 }
 
 /// Segments one rendition.
-#[derive(Debug)]
 pub struct RenditionSegments {
     video: TsStream,
     audio: Option<TsStream>,
@@ -35,6 +40,21 @@ pub struct RenditionSegments {
     segmenter: Segmenter,
     open: Option<OpenSegment>,
     bytes_written: u64,
+    /// Audio waiting for the video to pass its time, so each segment holds the audio of its
+    /// own time span even when encoded video arrives late.
+    pending_audio: VecDeque<ffmpeg::Packet>,
+    audio_base: Option<TimeBase>,
+    video_base: TimeBase,
+}
+
+impl std::fmt::Debug for RenditionSegments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenditionSegments")
+            .field("open", &self.open)
+            .field("pending_audio", &self.pending_audio.len())
+            .field("bytes_written", &self.bytes_written)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RenditionSegments {
@@ -49,11 +69,14 @@ impl RenditionSegments {
         });
         Self {
             segmenter: Segmenter::new(video_base, 0),
+            audio_base: audio.as_ref().map(|a| time_base(a.time_base)),
+            video_base,
             video,
             audio,
             origin: (video_origin, audio_origin),
             open: None,
             bytes_written: 0,
+            pending_audio: VecDeque::new(),
         }
     }
 
@@ -65,6 +88,8 @@ impl RenditionSegments {
         let Some(pts) = packet.pts().or(packet.dts()) else {
             return Ok(None);
         };
+        // Audio up to this video packet's decode time belongs before it.
+        self.release_audio(packet.dts().unwrap_or(pts))?;
         let mut finished = None;
         match self.segmenter.on_video(pts, packet.is_key()) {
             Boundary::None => {}
@@ -77,10 +102,12 @@ impl RenditionSegments {
             Boundary::Segment { index } => {
                 finished = self.close(pts)?;
                 let muxer = TsMuxer::new(&self.video, self.audio.as_ref(), self.origin)?;
+                let video_codec = packet.data().and_then(codecs::avc1);
                 self.open = Some(OpenSegment {
                     index,
                     muxer,
                     gops: vec![(pts, 0)],
+                    video_codec,
                 });
             }
         }
@@ -90,17 +117,44 @@ impl RenditionSegments {
         Ok(finished)
     }
 
-    /// Takes an audio packet (into the current segment; dropped before the first keyframe).
-    pub fn push_audio(&mut self, packet: &ffmpeg::Packet) -> Result<(), MuxError> {
-        match (&mut self.open, &self.audio) {
-            (Some(open), Some(_)) => open.muxer.write(packet, Track::Audio),
-            _ => Ok(()),
+    /// Takes an audio packet; it is muxed once the video has reached its time (audio before
+    /// the first keyframe is dropped).
+    pub fn push_audio(&mut self, packet: &ffmpeg::Packet) {
+        if self.audio.is_some() {
+            self.pending_audio.push_back(packet.clone());
         }
     }
 
     /// Ends the last segment at `end_pts` (video ticks: the end of the last frame).
     pub fn finish(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
+        self.release_audio(i64::MAX)?;
         self.close(end_pts)
+    }
+
+    /// Muxes pending audio whose time is before `video_ticks` (in the video time base).
+    fn release_audio(&mut self, video_ticks: i64) -> Result<(), MuxError> {
+        let Some(audio_base) = self.audio_base else {
+            return Ok(());
+        };
+        let limit_ms = if video_ticks == i64::MAX {
+            i64::MAX
+        } else {
+            self.video_base.ticks_to_millis(video_ticks)
+        };
+        while let Some(packet) = self.pending_audio.front() {
+            let at = packet
+                .pts()
+                .or(packet.dts())
+                .map_or(i64::MIN, |pts| audio_base.ticks_to_millis(pts));
+            if at >= limit_ms {
+                break;
+            }
+            let packet = self.pending_audio.pop_front().expect("front exists");
+            if let Some(open) = &mut self.open {
+                open.muxer.write(&packet, Track::Audio)?;
+            }
+        }
+        Ok(())
     }
 
     /// Bytes of all finished segments.
@@ -142,6 +196,7 @@ impl RenditionSegments {
                 discontinuity: false,
             },
             bytes,
+            video_codec: open.video_codec,
         }))
     }
 }

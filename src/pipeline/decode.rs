@@ -45,9 +45,26 @@ impl std::fmt::Debug for VideoDecoder {
 }
 
 impl VideoDecoder {
-    /// Opens a decoder for `parameters`, using up to `threads` threads (0 = one per core).
+    /// Opens a decoder for `parameters`, using up to `threads` slice threads (0 = one per core).
     pub fn open(
         parameters: ffmpeg::codec::Parameters,
+        threads: usize,
+    ) -> Result<Self, DecodeError> {
+        Self::open_with(parameters, ffmpeg::threading::Type::Slice, threads)
+    }
+
+    /// Opens a decoder that decodes every frame with `threads` frame threads (throughput over
+    /// latency: frames come out `threads - 1` packets later).
+    pub fn open_frame_threaded(
+        parameters: ffmpeg::codec::Parameters,
+        threads: usize,
+    ) -> Result<Self, DecodeError> {
+        Self::open_with(parameters, ffmpeg::threading::Type::Frame, threads)
+    }
+
+    fn open_with(
+        parameters: ffmpeg::codec::Parameters,
+        kind: ffmpeg::threading::Type,
         threads: usize,
     ) -> Result<Self, DecodeError> {
         let codec_name = format!("{:?}", parameters.id()).to_lowercase();
@@ -58,7 +75,7 @@ impl VideoDecoder {
         let mut context =
             ffmpeg::codec::context::Context::from_parameters(parameters).map_err(open_error)?;
         context.set_threading(ffmpeg::threading::Config {
-            kind: ffmpeg::threading::Type::Slice,
+            kind,
             count: threads,
             ..Default::default()
         });

@@ -16,14 +16,17 @@ use super::hls_output::{HlsOutput, HlsSetup};
 use super::metadata::{Ending, RecordingFacts};
 use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{FileInput, InputError, InputInfo, InputPacket};
-use crate::ladder::{Ladder, Rendition, SourceVideo};
+use crate::ladder::{Ladder, Rendition, SourceVideo, VideoSource};
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, ChannelType, RecordingConfiguration, ValidationError};
 use crate::pipeline::decode::{DecodeError, VideoDecoder};
 use crate::storage::{Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport};
 use crate::thumbnail::worker::{ThumbnailTargets, ThumbnailWorker};
-use crate::thumbnail::{SampledFrame, SamplerStats, ThumbnailError, ThumbnailSampler};
+use crate::thumbnail::{
+    SampledFrame, SamplerStats, ThumbnailError, ThumbnailSampler, ThumbnailSchedule,
+};
 use crate::time::{Clock, rfc3339_seconds};
+use ffmpeg::util::frame::video::Video as VideoFrame;
 
 /// Decoder threads for the thumbnail path (the JPEG thread takes the other core).
 const DECODER_THREADS: usize = 1;
@@ -134,7 +137,13 @@ pub fn record_file(
     let mut input = FileInput::open(&request.input, request.realtime)?;
     let plan = plan(&request, input.info().clone());
     let thumbnails = &request.configuration.thumbnail_configuration;
-    let decoder = if thumbnails.is_enabled() {
+    // When the ladder decodes every frame, thumbnails take theirs from it (decode once);
+    // otherwise they get a gated decoder of their own.
+    let ladder_decodes = plan
+        .renditions
+        .iter()
+        .any(|r| matches!(r.video, VideoSource::Transcoded { .. }));
+    let decoder = if thumbnails.is_enabled() && !ladder_decodes {
         Some(VideoDecoder::open(
             plan.info.video.parameters.clone(),
             DECODER_THREADS,
@@ -197,16 +206,12 @@ pub fn record_file(
         interval_seconds: thumbnails.target_interval_seconds,
         keyframes_only: request.channel.channel_type == ChannelType::Basic,
     };
-    // Only the passthrough (BASIC) rendition is segmented so far; transcoded ladders come next.
-    let hls = match (request.channel.channel_type, plan.renditions.first()) {
-        (ChannelType::Basic, Some(rendition)) => Some(HlsSetup {
-            rendition: rendition.clone(),
-            prefix: prefix.clone(),
-            channel: channel_arn.clone(),
-            first_frame_at: started,
-        }),
-        _ => None,
-    };
+    let hls = (!plan.renditions.is_empty()).then(|| HlsSetup {
+        renditions: plan.renditions.clone(),
+        prefix: prefix.clone(),
+        channel: channel_arn.clone(),
+        first_frame_at: started,
+    });
     let outputs = Outputs {
         sampling,
         hls,
@@ -353,22 +358,21 @@ fn record_media(
 ) -> MediaResult {
     let Outputs {
         sampling,
-        hls: hls_setup,
+        hls: mut hls_setup,
         store,
         clock,
     } = outputs;
-    let mut hls_setup = hls_setup;
-    let mut hls: Option<HlsOutput> = None;
-    let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
     let Sampling {
         mut decoder,
         worker,
         interval_seconds,
         keyframes_only,
     } = sampling;
+    let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
     let time_base = info.video.time_base;
     let mut timeline = Timeline::new(info);
-    let mut sampler: Option<ThumbnailSampler> = None;
+    let mut hls: Option<HlsOutput> = None;
+    let mut tap: Option<ThumbnailTap> = None;
     let mut failure = None;
     let mut worker_alive = true;
     loop {
@@ -392,37 +396,42 @@ fn record_media(
         if !timeline.extend(&packet) {
             continue;
         }
-        if let Some(start) = timeline.start {
-            if sampler.is_none()
-                && let Some(decoder) = decoder.take()
-            {
-                sampler = Some(ThumbnailSampler::new(
+        if let (Some(start), Some(setup)) = (timeline.start, hls_setup.take()) {
+            match HlsOutput::start(setup, info, start, store.clone(), clock.clone()) {
+                Ok(output) => hls = Some(output),
+                Err(err) => {
+                    failure = Some(error_chain(&err));
+                    break;
+                }
+            }
+        }
+        if let (Some(start), None, true) = (timeline.start, &tap, worker.is_some()) {
+            tap = Some(match decoder.take() {
+                Some(decoder) => ThumbnailTap::Gated(ThumbnailSampler::new(
                     decoder,
                     start,
                     interval_seconds,
                     time_base,
                     keyframes_only,
-                ));
+                )),
+                None => {
+                    ThumbnailTap::Frames(ThumbnailSchedule::new(start, interval_seconds, time_base))
+                }
+            });
+        }
+        let mut taken = Vec::new();
+        if let Some(output) = &mut hls {
+            let mut on_frame =
+                |frame: &VideoFrame, pts: i64| sample_frame(tap.as_mut(), frame, pts, &mut taken);
+            if let Err(err) = output.push_video(&packet, &mut on_frame) {
+                failure = Some(error_chain(&err));
+                break;
             }
-            if let Some(setup) = hls_setup.take() {
-                hls = Some(HlsOutput::start(
-                    setup,
-                    info,
-                    start,
-                    store.clone(),
-                    clock.clone(),
-                ));
-            }
         }
-        if let Some(output) = &mut hls
-            && let Err(err) = output.push_video(&packet)
-        {
-            failure = Some(error_chain(&err));
-            break;
+        if let Some(ThumbnailTap::Gated(sampler)) = &mut tap {
+            taken.extend(sampler.push(packet));
         }
-        if let Some(sampler) = &mut sampler {
-            worker_alive &= hand_over(sampler.push(packet), worker.as_ref());
-        }
+        worker_alive &= hand_over(taken, worker.as_ref());
         if let Some(progress) = progress.as_mut() {
             progress(
                 time_base.ticks_to_seconds(timeline.duration_ticks()),
@@ -433,9 +442,18 @@ fn record_media(
             break;
         }
     }
-    if let Some(sampler) = &mut sampler {
-        hand_over(sampler.finish(), worker.as_ref());
+    let mut taken = Vec::new();
+    if let Some(output) = hls {
+        let mut on_frame =
+            |frame: &VideoFrame, pts: i64| sample_frame(tap.as_mut(), frame, pts, &mut taken);
+        if let Err(err) = output.finish(timeline.end, &mut on_frame) {
+            failure.get_or_insert_with(|| error_chain(&err));
+        }
     }
+    if let Some(ThumbnailTap::Gated(sampler)) = &mut tap {
+        taken.extend(sampler.finish());
+    }
+    hand_over(taken, worker.as_ref());
     let thumbnails = match worker.map(ThumbnailWorker::finish) {
         None => 0,
         Some(Ok(made)) => made,
@@ -446,11 +464,6 @@ fn record_media(
     };
     let duration_ms =
         u64::try_from(time_base.ticks_to_millis(timeline.duration_ticks())).unwrap_or(0);
-    if let Some(output) = hls
-        && let Err(err) = output.finish(timeline.end)
-    {
-        failure.get_or_insert_with(|| error_chain(&err));
-    }
     if timeline.start.is_none() {
         failure.get_or_insert_with(|| format!("{} has no decodable video keyframe", info.source));
     }
@@ -460,8 +473,36 @@ fn record_media(
     MediaResult {
         duration_ms,
         thumbnails,
-        sampler: sampler.map(|s| s.stats()).unwrap_or_default(),
+        sampler: match tap {
+            Some(ThumbnailTap::Gated(sampler)) => sampler.stats(),
+            _ => SamplerStats::default(),
+        },
         failure,
+    }
+}
+
+/// Where thumbnail frames come from: a gated decoder of their own, or (when the ladder decodes
+/// every frame anyway) the ladder's frames, picked by the schedule alone.
+enum ThumbnailTap {
+    Gated(ThumbnailSampler),
+    Frames(ThumbnailSchedule),
+}
+
+/// Offers a ladder frame to the schedule; copies it out when it is a thumbnail.
+fn sample_frame(
+    tap: Option<&mut ThumbnailTap>,
+    frame: &VideoFrame,
+    pts: i64,
+    taken: &mut Vec<SampledFrame>,
+) {
+    if let Some(ThumbnailTap::Frames(schedule)) = tap
+        && let Some(number) = schedule.offer(pts)
+    {
+        taken.push(SampledFrame {
+            number,
+            pts,
+            frame: frame.clone(),
+        });
     }
 }
 

@@ -70,16 +70,22 @@ fn default_configuration_on_the_1080p_sample() {
         "bucket folder"
     );
 
-    // Default thumbnails: every 60 s, SEQUENTIAL only: a 12 s clip has one, thumb0.
-    assert_eq!(
-        recording.keys(),
-        [
-            "events/ivs-check",
-            "events/recording-ended.json",
-            "events/recording-started.json",
-            "media/thumbnails/thumb0.jpg",
-        ]
-    );
+    // Default thumbnails: every 60 s, SEQUENTIAL only: a 12 s clip has one, thumb0. Every
+    // rendition of the STANDARD ladder: two segments (10 s + 2 s) and two playlists each.
+    let mut expected = vec![
+        "events/ivs-check".to_owned(),
+        "events/recording-ended.json".to_owned(),
+        "events/recording-started.json".to_owned(),
+    ];
+    for rendition in ["1080p30", "160p30", "360p30", "480p30", "720p30"] {
+        for file in ["0.ts", "1.ts", "byte-range-variant.m3u8", "playlist.m3u8"] {
+            expected.push(format!("media/hls/{rendition}/{file}"));
+        }
+    }
+    expected.push("media/hls/byte-range-multivariant.m3u8".to_owned());
+    expected.push("media/hls/master.m3u8".to_owned());
+    expected.push("media/thumbnails/thumb0.jpg".to_owned());
+    assert_eq!(recording.keys(), expected);
     assert!(recording.objects()["events/ivs-check"].is_empty());
 
     let started = recording.json("events/recording-started.json");
@@ -245,11 +251,11 @@ fn rendition_selection_none_and_custom() {
 }
 
 #[test]
-fn disabled_thumbnails_write_only_the_events() {
+fn disabled_thumbnails_and_no_renditions_write_only_the_events() {
     let store = tempfile::tempdir().unwrap();
     let config = config_file(
         store.path(),
-        r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"recordingMode":"DISABLED"}}"#,
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"renditionConfiguration":{"renditionSelection":"NONE"},"thumbnailConfiguration":{"recordingMode":"DISABLED"}}"#,
     );
     let recording = Recording::make(
         store.path(),

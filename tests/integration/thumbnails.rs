@@ -231,20 +231,21 @@ fn objects_are_written_in_d13_order() {
         .iter()
         .map(|k| k[prefix.len() + 1..].to_owned())
         .collect();
-    let mut expected = vec![
-        "events/ivs-check".to_owned(),
-        "events/recording-started.json".to_owned(),
-    ];
+    assert_d13_order(&keys);
+    let thumbnails: Vec<&str> = keys
+        .iter()
+        .filter(|k| k.starts_with("media/thumbnails/") || k.starts_with("media/latest_thumbnail/"))
+        .map(String::as_str)
+        .collect();
+    let mut expected = Vec::new();
     for n in 0..4 {
         expected.push(format!("media/thumbnails/thumb{n}.jpg"));
         expected.push("media/latest_thumbnail/thumb.jpg".to_owned());
     }
-    expected.push("events/recording-ended.json".to_owned());
-    assert_eq!(keys, expected);
+    assert_eq!(thumbnails, expected, "each thumbnail, then the latest");
     assert_eq!(outcome.thumbnails, 4);
-    // Decoding only what thumbnails need: far fewer packets decoded than the 360 in the clip.
-    assert_eq!(outcome.sampler.packets, 360);
-    assert!(outcome.sampler.decoded < 360 / 2, "{:?}", outcome.sampler);
+    // The ladder decodes every frame, so thumbnails take its frames: no second decoder.
+    assert_eq!(outcome.sampler, Default::default());
     let ended = runtime
         .block_on(async {
             use object_store::ObjectStore;
@@ -318,4 +319,107 @@ fn keyframes_off_the_boundaries_still_give_exact_frames() {
     let recording = Recording::make(dir.path(), &looped, &["--config", &config], 0);
     let frames: Vec<u32> = shown(&recording).iter().map(|(_, _, f)| *f).collect();
     assert_eq!(frames, expected);
+}
+
+/// Decision D13: `ivs-check`, `recording-started.json` first; each segment followed by its
+/// rendition's two playlists; the final playlists after the last segment; masters only once every
+/// rendition has its first segment; `recording-ended.json` last.
+fn assert_d13_order(keys: &[String]) {
+    assert_eq!(keys[0], "events/ivs-check");
+    assert_eq!(keys[1], "events/recording-started.json");
+    assert_eq!(
+        keys.last().map(String::as_str),
+        Some("events/recording-ended.json")
+    );
+    let renditions: std::collections::BTreeSet<&str> = keys
+        .iter()
+        .filter_map(|k| {
+            k.strip_prefix("media/hls/")?
+                .split_once('/')
+                .map(|(r, _)| r)
+        })
+        .collect();
+    assert!(!renditions.is_empty());
+    for rendition in &renditions {
+        let prefix = format!("media/hls/{rendition}/");
+        let files: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .collect();
+        let segments = files.iter().filter(|f| f.ends_with(".ts")).count();
+        let mut expected = Vec::new();
+        for n in 0..segments {
+            expected.push(format!("{n}.ts"));
+            expected.push("playlist.m3u8".to_owned());
+            expected.push("byte-range-variant.m3u8".to_owned());
+        }
+        expected.push("playlist.m3u8".to_owned());
+        expected.push("byte-range-variant.m3u8".to_owned());
+        assert_eq!(files, expected, "{rendition}");
+    }
+    let first_master = keys
+        .iter()
+        .position(|k| k == "media/hls/master.m3u8")
+        .expect("a master");
+    for rendition in &renditions {
+        let first_segment = keys
+            .iter()
+            .position(|k| *k == format!("media/hls/{rendition}/0.ts"))
+            .unwrap();
+        assert!(
+            first_segment < first_master,
+            "{rendition}/0.ts before the master"
+        );
+    }
+}
+
+#[test]
+fn thumbnails_only_decode_what_they_need() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::new(StoreLocation::Memory);
+    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
+    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
+    let configuration = CreateRecordingConfigurationRequest::from_json(
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"renditionConfiguration":{"renditionSelection":"NONE"},"thumbnailConfiguration":{"targetIntervalSeconds":3}}"#,
+    )
+    .unwrap()
+    .into_configuration("arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into())
+    .unwrap();
+    let request = RecordRequest {
+        input: sample("720p30-gop2s.mp4"),
+        realtime: false,
+        channel,
+        configuration,
+        bucket: store.bucket("ivs-recordings").unwrap(),
+        clock: Arc::new(FixedClock(time::macros::datetime!(2024-09-01 00:05:07 UTC))),
+        progress: None,
+    };
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| record_file(request, runtime.handle()))
+            .join()
+            .unwrap()
+    })
+    .unwrap();
+    assert_eq!(outcome.thumbnails, 4);
+    assert_eq!(outcome.sampler.packets, 360);
+    assert!(outcome.sampler.decoded < 360 / 2, "{:?}", outcome.sampler);
+    let prefix = outcome.prefix.as_str();
+    let keys: Vec<String> = outcome
+        .written
+        .keys
+        .iter()
+        .map(|k| k[prefix.len() + 1..].to_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "events/ivs-check",
+            "events/recording-started.json",
+            "media/thumbnails/thumb0.jpg",
+            "media/thumbnails/thumb1.jpg",
+            "media/thumbnails/thumb2.jpg",
+            "media/thumbnails/thumb3.jpg",
+            "events/recording-ended.json"
+        ]
+    );
 }

@@ -1,0 +1,238 @@
+//! One transcoded rung: scale (from the source frame or the next larger rung's picture) and
+//! encode with libx264 at the rung's bitrate, with an IDR exactly where the source has a keyframe
+//! (decision D11) and nowhere else, so every rendition can be cut at the same timestamps.
+
+use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling;
+use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
+
+use crate::ladder::Rendition;
+
+/// x264 speed preset of the ladder encoders.
+pub const X264_PRESET: &str = "veryfast";
+
+/// Why a rung could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoEncodeError {
+    /// This FFmpeg has no libx264.
+    #[error("FFmpeg has no libx264 encoder")]
+    NoEncoder,
+    /// The encoder or scaler could not be set up.
+    #[error("cannot set up the {rendition} encoder")]
+    Open {
+        /// The rendition.
+        rendition: String,
+        /// What libav said.
+        #[source]
+        source: ffmpeg::Error,
+    },
+    /// A frame could not be scaled or encoded.
+    #[error("cannot encode a {rendition} frame")]
+    Encode {
+        /// The rendition.
+        rendition: String,
+        /// What libav said.
+        #[source]
+        source: ffmpeg::Error,
+    },
+}
+
+/// Encodes one rung.
+pub struct RungEncoder {
+    name: String,
+    width: u32,
+    height: u32,
+    bitrate: u32,
+    /// Minimum pts step between output frames (frame-rate cap), in source ticks.
+    min_step: i64,
+    last_pts: Option<i64>,
+    scaler: Option<((Pixel, u32, u32), scaling::Context)>,
+    scaled: VideoFrame,
+    encoder: ffmpeg::encoder::Video,
+    packet: ffmpeg::Packet,
+}
+
+impl std::fmt::Debug for RungEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RungEncoder")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RungEncoder {
+    /// An encoder for `rendition` (transcoded, `bitrate` bits/s) whose input frames carry
+    /// timestamps in `time_base` at `source_frame_rate`.
+    pub fn new(
+        rendition: &Rendition,
+        bitrate: u32,
+        time_base: ffmpeg::Rational,
+        source_frame_rate: f64,
+    ) -> Result<Self, VideoEncodeError> {
+        crate::media::init();
+        let codec = ffmpeg::encoder::find_by_name("libx264").ok_or(VideoEncodeError::NoEncoder)?;
+        let open_error = |source| VideoEncodeError::Open {
+            rendition: rendition.name.clone(),
+            source,
+        };
+        let mut encoder = ffmpeg::codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .map_err(open_error)?;
+        let fps = rendition.frame_rate.round().max(1.0) as i32;
+        encoder.set_width(rendition.width);
+        encoder.set_height(rendition.height);
+        encoder.set_format(Pixel::YUV420P);
+        encoder.set_time_base(time_base);
+        encoder.set_frame_rate(Some(ffmpeg::Rational::new(fps, 1)));
+        encoder.set_bit_rate(bitrate as usize);
+        encoder.set_max_bit_rate(bitrate as usize);
+        // Keyframes only where the source has them.
+        encoder.set_gop(u32::MAX / 4);
+        let kbps = bitrate / 1000;
+        let level = if rendition.height > 720 || (rendition.height == 720 && fps > 30) {
+            "4.1"
+        } else {
+            "3.1"
+        };
+        let mut options = ffmpeg::Dictionary::new();
+        options.set("preset", X264_PRESET);
+        options.set("profile", "main");
+        options.set("level", level);
+        options.set("forced-idr", "1");
+        options.set(
+            "x264-params",
+            &format!(
+                "scenecut=0:open-gop=0:vbv-maxrate={kbps}:vbv-bufsize={}",
+                kbps * 2
+            ),
+        );
+        let encoder = encoder.open_as_with(codec, options).map_err(open_error)?;
+        let source_tick_rate =
+            f64::from(time_base.denominator()) / f64::from(time_base.numerator().max(1));
+        // Drop frames only when the source is faster than the rung (e.g. 60 -> 30 fps).
+        let min_step = if source_frame_rate > f64::from(fps) + 0.5 {
+            ((source_tick_rate / f64::from(fps)) * 0.9) as i64
+        } else {
+            0
+        };
+        Ok(Self {
+            name: rendition.name.clone(),
+            width: rendition.width,
+            height: rendition.height,
+            bitrate,
+            min_step,
+            last_pts: None,
+            scaler: None,
+            scaled: VideoFrame::new(Pixel::YUV420P, rendition.width, rendition.height),
+            encoder,
+            packet: ffmpeg::Packet::empty(),
+        })
+    }
+
+    /// The rendition's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Target bitrate in bits per second.
+    pub fn bitrate(&self) -> u32 {
+        self.bitrate
+    }
+
+    /// Codec parameters of the encoded stream (for the muxer).
+    pub fn parameters(&self) -> ffmpeg::codec::Parameters {
+        ffmpeg::codec::Parameters::from(&*self.encoder)
+    }
+
+    /// The last picture this rung scaled: the input of the next smaller rung.
+    pub fn picture(&self) -> &VideoFrame {
+        &self.scaled
+    }
+
+    /// Scales `input` (source frame or larger rung picture; `pts` and `is_key` from the source)
+    /// and encodes it; returns whether the frame was used (false when dropped by the frame-rate
+    /// cap). Encoded packets go to `on_packet`.
+    pub fn encode(
+        &mut self,
+        input: &VideoFrame,
+        pts: i64,
+        is_key: bool,
+        on_packet: &mut dyn FnMut(&ffmpeg::Packet),
+    ) -> Result<bool, VideoEncodeError> {
+        if !is_key && self.last_pts.is_some_and(|last| pts - last < self.min_step) {
+            return Ok(false);
+        }
+        self.last_pts = Some(pts);
+        let encode_error = |source| VideoEncodeError::Encode {
+            rendition: self.name.clone(),
+            source,
+        };
+        let shape = (input.format(), input.width(), input.height());
+        if self.scaler.as_ref().map(|(s, _)| *s) != Some(shape) {
+            let context = scaling::Context::get(
+                shape.0,
+                shape.1,
+                shape.2,
+                Pixel::YUV420P,
+                self.width,
+                self.height,
+                scaling::Flags::BICUBIC,
+            )
+            .map_err(encode_error)?;
+            self.scaler = Some((shape, context));
+        }
+        let (_, scaler) = self.scaler.as_mut().expect("built above");
+        scaler.run(input, &mut self.scaled).map_err(encode_error)?;
+        self.scaled.set_pts(Some(pts));
+        self.scaled.set_kind(if is_key {
+            ffmpeg::picture::Type::I
+        } else {
+            ffmpeg::picture::Type::None
+        });
+        self.encoder
+            .send_frame(&self.scaled)
+            .map_err(encode_error)?;
+        self.receive(on_packet)?;
+        Ok(true)
+    }
+
+    /// Flushes the encoder at the end of the input.
+    pub fn finish(
+        &mut self,
+        on_packet: &mut dyn FnMut(&ffmpeg::Packet),
+    ) -> Result<(), VideoEncodeError> {
+        match self.encoder.send_eof() {
+            Ok(()) | Err(ffmpeg::Error::Eof) => {}
+            Err(source) => {
+                return Err(VideoEncodeError::Encode {
+                    rendition: self.name.clone(),
+                    source,
+                });
+            }
+        }
+        self.receive(on_packet)
+    }
+
+    fn receive(
+        &mut self,
+        on_packet: &mut dyn FnMut(&ffmpeg::Packet),
+    ) -> Result<(), VideoEncodeError> {
+        loop {
+            match self.encoder.receive_packet(&mut self.packet) {
+                Ok(()) => on_packet(&self.packet),
+                Err(ffmpeg::Error::Eof) => return Ok(()),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    return Ok(());
+                }
+                Err(source) => {
+                    return Err(VideoEncodeError::Encode {
+                        rendition: self.name.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
