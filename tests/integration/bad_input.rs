@@ -201,4 +201,29 @@ fn file_that_breaks_mid_way_ends_failed_and_keeps_its_thumbnails() {
         frames,
         (0..frames.len() as u32).map(|n| n * 60).collect::<Vec<_>>()
     );
+    // The media recorded before the break: every segment written is listed in its playlists.
+    let objects = recording.objects();
+    for rendition in ["720p30", "480p30", "360p30", "160p30"] {
+        let playlist =
+            crate::hls::media_playlist(&objects[&format!("media/hls/{rendition}/playlist.m3u8")]);
+        assert!(playlist.end_list);
+        let listed: Vec<String> = playlist
+            .segments
+            .iter()
+            .map(|s| format!("media/hls/{rendition}/{}", s.uri))
+            .collect();
+        let written: Vec<String> = objects
+            .keys()
+            .filter(|k| k.starts_with(&format!("media/hls/{rendition}/")) && k.ends_with(".ts"))
+            .cloned()
+            .collect();
+        assert!(!written.is_empty(), "{rendition}");
+        assert_eq!(listed, written, "{rendition}");
+        let total: u64 = playlist
+            .segments
+            .iter()
+            .map(|s| crate::hls::millis(s.duration))
+            .sum();
+        assert_eq!(total, duration, "{rendition}: EXTINF add up to duration_ms");
+    }
 }

@@ -7,21 +7,21 @@ use m3u8_rs::{MasterPlaylist, MediaPlaylist, Playlist};
 
 use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, reference_recording, sample};
 
-fn media_playlist(bytes: &[u8]) -> MediaPlaylist {
+pub fn media_playlist(bytes: &[u8]) -> MediaPlaylist {
     match m3u8_rs::parse_playlist_res(bytes).expect("a valid playlist") {
         Playlist::MediaPlaylist(playlist) => playlist,
         Playlist::MasterPlaylist(_) => panic!("expected a media playlist"),
     }
 }
 
-fn master_playlist(bytes: &[u8]) -> MasterPlaylist {
+pub fn master_playlist(bytes: &[u8]) -> MasterPlaylist {
     match m3u8_rs::parse_playlist_res(bytes).expect("a valid playlist") {
         Playlist::MasterPlaylist(playlist) => playlist,
         Playlist::MediaPlaylist(_) => panic!("expected a multivariant playlist"),
     }
 }
 
-fn millis(seconds: f32) -> u64 {
+pub fn millis(seconds: f32) -> u64 {
     (f64::from(seconds) * 1000.0).round() as u64
 }
 
@@ -90,7 +90,7 @@ fn stream_pids(path: &Path) -> Vec<String> {
 }
 
 /// The barcode frame index of the first frame of a segment.
-fn first_frame_index(dir: &Path, segment: &Path) -> u32 {
+pub fn first_frame_index(dir: &Path, segment: &Path) -> u32 {
     let jpeg = dir.join("first-frame.jpg");
     let os = std::ffi::OsStr::new;
     ffmpeg(&[
@@ -107,7 +107,11 @@ fn first_frame_index(dir: &Path, segment: &Path) -> u32 {
 
 /// Checks one rendition: playlists against each other and the files, each segment and each GOP
 /// chunk with ffprobe. Returns (EXTINF ms per segment, EXTINF ms per GOP).
-fn check_rendition(recording: &Recording, name: &str, size: (u32, u32)) -> (Vec<u64>, Vec<u64>) {
+pub fn check_rendition(
+    recording: &Recording,
+    name: &str,
+    size: (u32, u32),
+) -> (Vec<u64>, Vec<u64>) {
     let objects = recording.objects();
     let playlist = media_playlist(&objects[&format!("media/hls/{name}/playlist.m3u8")]);
     let byte_range = media_playlist(&objects[&format!("media/hls/{name}/byte-range-variant.m3u8")]);

@@ -5,6 +5,7 @@ mod util;
 
 mod bad_input;
 mod hls;
+mod ladder;
 mod real_ivs_segments;
 mod record;
 mod thumbnails;
