@@ -108,7 +108,7 @@ impl HlsPublisher {
         published.bytes += segment.bytes.len() as u64;
         self.renditions[rendition].segments.push(segment.entry);
         store.send_blocking(Artifact::segment(key, Bytes::from(segment.bytes)))?;
-        self.publish_playlists(rendition, false, store, clock)?;
+        self.publish_playlists(rendition, false, store, clock.now())?;
         if !self.masters_written && self.renditions.iter().all(|r| !r.segments.is_empty()) {
             self.publish_masters(store)?;
             self.masters_written = true;
@@ -122,8 +122,10 @@ impl HlsPublisher {
         store: &ArtifactSender,
         clock: &dyn Clock,
     ) -> Result<(), StorageError> {
+        // One write time for all: the final playlists are byte-identical across renditions.
+        let written_at = clock.now();
         for rendition in 0..self.renditions.len() {
-            self.publish_playlists(rendition, true, store, clock)?;
+            self.publish_playlists(rendition, true, store, written_at)?;
         }
         if self.renditions.iter().any(|r| !r.segments.is_empty()) {
             self.publish_masters(store)?;
@@ -143,7 +145,7 @@ impl HlsPublisher {
         rendition: usize,
         ended: bool,
         store: &ArtifactSender,
-        clock: &dyn Clock,
+        written_at: OffsetDateTime,
     ) -> Result<(), StorageError> {
         let published = &self.renditions[rendition];
         if published.segments.is_empty() {
@@ -152,7 +154,7 @@ impl HlsPublisher {
         let state = PlaylistState {
             segments: &published.segments,
             first_frame_at: self.first_frame_at,
-            written_at: clock.now(),
+            written_at,
             ended,
         };
         let name = &published.variant.name;

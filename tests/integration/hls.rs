@@ -25,8 +25,9 @@ pub fn millis(seconds: f32) -> u64 {
     (f64::from(seconds) * 1000.0).round() as u64
 }
 
-/// ffprobe's view of a segment: (codec, width, height, first frame is a keyframe, duration s).
-fn probe_video(path: &Path) -> (String, u32, u32, bool, f64) {
+/// ffprobe's view of a segment: (codec, width, height, first frame is a keyframe, duration s,
+/// average frame rate).
+fn probe_video(path: &Path) -> (String, u32, u32, bool, f64, String) {
     let output = std::process::Command::new("ffprobe")
         .args([
             "-v",
@@ -34,7 +35,7 @@ fn probe_video(path: &Path) -> (String, u32, u32, bool, f64) {
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=codec_name,width,height:format=duration",
+            "stream=codec_name,width,height,avg_frame_rate:format=duration",
         ])
         .args([
             "-show_entries",
@@ -65,6 +66,7 @@ fn probe_video(path: &Path) -> (String, u32, u32, bool, f64) {
         field("height").parse().unwrap(),
         field("key_frame") == "1",
         field("duration").parse().unwrap(),
+        field("avg_frame_rate"),
     )
 }
 
@@ -159,7 +161,7 @@ pub fn check_rendition(
         assert_eq!(chunk[0], 0x47, "chunk starts on a TS packet");
         let chunk_path = recording.dir.join("chunk.ts");
         std::fs::write(&chunk_path, chunk).unwrap();
-        let (codec, width, height, key, _) = probe_video(&chunk_path);
+        let (codec, width, height, key, _, _) = probe_video(&chunk_path);
         assert_eq!(
             (codec.as_str(), width, height, key),
             ("h264", size.0, size.1, true),
@@ -179,7 +181,8 @@ pub fn check_rendition(
     // Each segment: H.264 of the rendition's size, starting on a keyframe, PIDs as IVS's.
     for (n, ms) in segment_ms.iter().enumerate() {
         let path = recording.dir.join(format!("media/hls/{name}/{n}.ts"));
-        let (codec, width, height, key, duration) = probe_video(&path);
+        let (codec, width, height, key, duration, frame_rate) = probe_video(&path);
+        assert_eq!(frame_rate, "30/1", "{n}.ts frame rate");
         assert_eq!(
             (codec.as_str(), width, height, key),
             ("h264", size.0, size.1, true)
