@@ -33,8 +33,8 @@ median_seconds() {
 hls_out() { # name bitrate_kbps audio_args...
   local name=$1 kbps=$2
   shift 2
-  echo -map "[$name]" -map 0:a -c:v libx264 -preset veryfast -profile:v main -b:v "${kbps}k" -maxrate "${kbps}k" \
-    -bufsize "$((kbps * 2))k" -force_key_frames source -x264-params scenecut=0 "$@" \
+  echo -map "[$name]" -map 0:a -c:v libx264 -preset veryfast -profile:v main -b:v "${kbps}k" \
+    -force_key_frames source -x264-params scenecut=0 "$@" \
     -f hls -hls_time 10 -hls_playlist_type event -hls_segment_filename "$work/out/$name/%d.ts" "$work/out/$name/playlist.m3u8"
 }
 

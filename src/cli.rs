@@ -50,6 +50,11 @@ pub struct RecordArgs {
         env = "IVS_RECORDER_STORE"
     )]
     pub store: StoreLocation,
+    /// The S3 endpoint with `--store s3` (e.g. `http://localhost:9000` for MinIO); AWS S3 when
+    /// absent. Credentials and region: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`, `AWS_REGION`.
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub s3_endpoint: Option<String>,
     /// The channel's ARN; its account and id make the S3 prefix.
     #[arg(long, value_name = "ARN")]
     pub channel_arn: Option<String>,
@@ -81,6 +86,16 @@ pub enum SetupError {
 }
 
 impl RecordArgs {
+    /// Where to store, with the S3 endpoint filled in.
+    pub fn store_location(&self) -> StoreLocation {
+        match &self.store {
+            StoreLocation::S3 { endpoint: None } => StoreLocation::S3 {
+                endpoint: self.s3_endpoint.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
     /// The channel and recording configuration these arguments describe, validated.
     pub fn channel_and_configuration(
         &self,

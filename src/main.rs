@@ -59,7 +59,7 @@ fn run_record(
         .as_ref()
         .map(|s3| s3.bucket_name.clone())
         .context("the recording configuration has no S3 destination")?;
-    let store = Store::new(args.store.clone());
+    let store = Store::new(args.store_location());
     let bucket = store.bucket(&bucket_name)?;
     let progress = TerminalProgress::on_terminal().map(|mut display| {
         Box::new(move |done, total| display.update(done, total)) as ProgressCallback

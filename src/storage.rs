@@ -12,10 +12,13 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
-use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload};
+use object_store::{
+    Attribute, Attributes, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
+};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -63,7 +66,18 @@ pub enum StoreLocation {
     Directory(PathBuf),
     /// Process memory.
     Memory,
+    /// The S3 API: `endpoint` (MinIO, SeaweedFS, …) or AWS S3 when `None`. Credentials and region
+    /// come from the standard `AWS_*` variables; requests are path-style.
+    S3 {
+        /// e.g. `http://localhost:9000`.
+        endpoint: Option<String>,
+    },
 }
+
+/// Objects larger than this go up as multipart uploads.
+const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
+/// Part size of multipart uploads (S3's minimum is 5 MiB).
+const MULTIPART_PART: usize = 5 * 1024 * 1024;
 
 impl FromStr for StoreLocation {
     type Err = std::convert::Infallible;
@@ -71,6 +85,7 @@ impl FromStr for StoreLocation {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(match text {
             "memory" | "memory://" => Self::Memory,
+            "s3" | "s3://" => Self::S3 { endpoint: None },
             path => Self::Directory(PathBuf::from(path.strip_prefix("file://").unwrap_or(path))),
         })
     }
@@ -81,6 +96,10 @@ impl fmt::Display for StoreLocation {
         match self {
             Self::Directory(path) => write!(f, "{}", path.display()),
             Self::Memory => f.write_str("memory://"),
+            Self::S3 {
+                endpoint: Some(endpoint),
+            } => write!(f, "S3 at {endpoint}"),
+            Self::S3 { endpoint: None } => f.write_str("AWS S3"),
         }
     }
 }
@@ -120,6 +139,7 @@ impl Store {
                 let store = LocalFileSystem::new_with_prefix(&folder).map_err(bucket_error)?;
                 Ok(Bucket {
                     name: name.to_owned(),
+                    location: self.location.to_string(),
                     display: folder.display().to_string(),
                     store: Arc::new(store),
                     keeps_content_type: false,
@@ -135,8 +155,32 @@ impl Store {
                     .or_insert_with(|| Arc::new(InMemory::new()));
                 Ok(Bucket {
                     name: name.to_owned(),
+                    location: self.location.to_string(),
                     display: format!("memory://{name}"),
                     store: store.clone(),
+                    keeps_content_type: true,
+                })
+            }
+            StoreLocation::S3 { endpoint } => {
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(name)
+                    .with_virtual_hosted_style_request(false);
+                if std::env::var_os("AWS_REGION").is_none()
+                    && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+                {
+                    builder = builder.with_region(crate::ids::DEFAULT_REGION);
+                }
+                if let Some(endpoint) = endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                let store = builder.build().map_err(bucket_error)?;
+                Ok(Bucket {
+                    name: name.to_owned(),
+                    location: self.location.to_string(),
+                    display: format!("s3://{name}"),
+                    store: Arc::new(store),
                     keeps_content_type: true,
                 })
             }
@@ -149,6 +193,8 @@ impl Store {
 pub struct Bucket {
     name: String,
     display: String,
+    /// The store's location, for messages (the endpoint, for S3).
+    location: String,
     store: Arc<dyn ObjectStore>,
     /// Local files have nowhere to keep a Content-Type.
     keeps_content_type: bool,
@@ -165,7 +211,21 @@ impl Bucket {
         &self.store
     }
 
-    /// Where `key` is, for people: a path on disk or `memory://bucket/key`.
+    /// Checks that the bucket exists and answers to our credentials, without writing anything.
+    pub async fn check(&self) -> Result<(), StorageError> {
+        let probe = ObjectPath::from("ivs");
+        self.store
+            .list_with_delimiter(Some(&probe))
+            .await
+            .map(|_| ())
+            .map_err(|source| StorageError::Bucket {
+                bucket: self.name.clone(),
+                location: self.location.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    /// Where `key` is, for people: a path on disk, `memory://bucket/key` or `s3://bucket/key`.
     pub fn describe(&self, key: &str) -> String {
         format!("{}/{key}", self.display)
     }
@@ -175,23 +235,39 @@ impl Bucket {
         if self.keeps_content_type {
             attributes.insert(Attribute::ContentType, artifact.content_type.into());
         }
+        let path = ObjectPath::from(artifact.key.as_str());
+        let put_error = |source| StorageError::Put {
+            key: artifact.key.clone(),
+            location: self.display.clone(),
+            source: Box::new(source),
+        };
+        if artifact.bytes.len() > MULTIPART_THRESHOLD {
+            let options = PutMultipartOptions {
+                attributes,
+                ..PutMultipartOptions::default()
+            };
+            let upload = self
+                .store
+                .put_multipart_opts(&path, options)
+                .await
+                .map_err(put_error)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_PART);
+            writer.write(&artifact.bytes);
+            return writer.finish().await.map(|_| ()).map_err(put_error);
+        }
         let options = PutOptions {
             attributes,
             ..PutOptions::default()
         };
         self.store
             .put_opts(
-                &ObjectPath::from(artifact.key.as_str()),
+                &path,
                 PutPayload::from_bytes(artifact.bytes.clone()),
                 options,
             )
             .await
             .map(|_| ())
-            .map_err(|source| StorageError::Put {
-                key: artifact.key.clone(),
-                location: self.display.clone(),
-                source: Box::new(source),
-            })
+            .map_err(put_error)
     }
 }
 

@@ -134,6 +134,8 @@ pub fn record_file(
     runtime: &Handle,
 ) -> Result<RecordOutcome, RecordError> {
     let channel_arn = ChannelArn::parse(&request.channel.arn)?;
+    // A bucket that is missing or refuses our credentials is found before any media work.
+    runtime.block_on(request.bucket.check())?;
     let mut input = FileInput::open(&request.input, request.realtime)?;
     let plan = plan(&request, input.info().clone());
     let thumbnails = &request.configuration.thumbnail_configuration;

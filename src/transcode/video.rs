@@ -87,10 +87,8 @@ impl RungEncoder {
         encoder.set_time_base(time_base);
         encoder.set_frame_rate(Some(ffmpeg::Rational::new(fps, 1)));
         encoder.set_bit_rate(bitrate as usize);
-        encoder.set_max_bit_rate(bitrate as usize);
         // Keyframes only where the source has them.
         encoder.set_gop(u32::MAX / 4);
-        let kbps = bitrate / 1000;
         let level = if rendition.height > 720 || (rendition.height == 720 && fps > 30) {
             "4.1"
         } else {
@@ -101,13 +99,9 @@ impl RungEncoder {
         options.set("profile", "main");
         options.set("level", level);
         options.set("forced-idr", "1");
-        options.set(
-            "x264-params",
-            &format!(
-                "scenecut=0:open-gop=0:vbv-maxrate={kbps}:vbv-bufsize={}",
-                kbps * 2
-            ),
-        );
+        // Average bitrate without VBV: x264 is deterministic then (VBV with frame threads is not),
+        // so the same input always records to the same bytes.
+        options.set("x264-params", "scenecut=0:open-gop=0");
         let encoder = encoder.open_as_with(codec, options).map_err(open_error)?;
         let source_tick_rate =
             f64::from(time_base.denominator()) / f64::from(time_base.numerator().max(1));

@@ -8,4 +8,5 @@ mod hls;
 mod ladder;
 mod real_ivs_segments;
 mod record;
+mod s3;
 mod thumbnails;

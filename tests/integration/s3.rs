@@ -1,0 +1,257 @@
+//! Recording into an S3 server over real HTTP with SigV4: an in-process `s3s-fs` server on a
+//! random loopback port with access keys. Same objects and bytes as a local recording, the right
+//! Content-Types, and bucket problems found before anything is written.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+
+use crate::util::{Recording, files_under, sample};
+
+const ACCESS_KEY: &str = "ivs-recorder-test";
+const SECRET_KEY: &str = "ivs-recorder-test-secret-key";
+
+/// An S3 server backed by a temporary folder (one sub-folder per bucket).
+struct S3Server {
+    root: tempfile::TempDir,
+    address: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl S3Server {
+    fn start(buckets: &[&str]) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for bucket in buckets {
+            std::fs::create_dir(root.path().join(bucket)).unwrap();
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+        });
+        Self {
+            root,
+            address,
+            _runtime: runtime,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Every object in `bucket`, key → bytes (the server's metadata side files excluded).
+    fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = self.client(bucket, SECRET_KEY);
+        runtime.block_on(async {
+            use futures::TryStreamExt;
+            let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+            let mut objects = std::collections::BTreeMap::new();
+            for meta in listed {
+                let bytes = store
+                    .get(&meta.location)
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                objects.insert(meta.location.to_string(), bytes.to_vec());
+            }
+            objects
+        })
+    }
+
+    fn content_type(&self, bucket: &str, key: &str) -> Option<String> {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = self.client(bucket, SECRET_KEY);
+        runtime.block_on(async {
+            let result = store
+                .get(&object_store::path::Path::from(key))
+                .await
+                .unwrap();
+            result
+                .attributes
+                .get(&object_store::Attribute::ContentType)
+                .map(|v| v.to_string())
+        })
+    }
+
+    fn client(&self, bucket: &str, secret: &str) -> impl ObjectStore {
+        AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(secret)
+            .build()
+            .unwrap()
+    }
+}
+
+fn record_to_s3(server: &S3Server, input: &Path, secret: &str, config: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ivs-recorder"));
+    command
+        .args(["record"])
+        .arg(input)
+        .args(["--store", "s3", "--s3-endpoint", &server.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ENDPOINT_URL");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    command.output().unwrap()
+}
+
+/// Keys relative to the recording prefix (everything after the 10 parts of `ivs/v1/...`).
+fn relative(
+    objects: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    objects
+        .iter()
+        .map(|(key, bytes)| {
+            (
+                key.splitn(11, '/').nth(10).unwrap_or(key).to_owned(),
+                bytes.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Objects whose bytes carry no wall-clock time: segments, thumbnails, the probe.
+fn timeless(key: &str) -> bool {
+    key.ends_with(".ts") || key.ends_with(".jpg") || key.ends_with("ivs-check")
+}
+
+#[test]
+fn same_objects_as_a_local_recording_with_content_types() {
+    let server = S3Server::start(&["ivs-recordings"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::util::config_file(
+        dir.path(),
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"targetIntervalSeconds":4,"storage":["SEQUENTIAL","LATEST"]}}"#,
+    );
+    let input = sample("720p30-gop2s.mp4");
+    let output = record_to_s3(&server, &input, SECRET_KEY, Some(&config));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("s3://ivs-recordings/ivs/v1/"),
+        "{stdout}"
+    );
+
+    let local = Recording::make(
+        dir.path(),
+        &input,
+        &["--config", config.to_str().unwrap()],
+        0,
+    );
+    let in_s3 = relative(&server.objects("ivs-recordings"));
+    let on_disk = local.objects();
+    assert_eq!(
+        in_s3.keys().collect::<Vec<_>>(),
+        on_disk.keys().collect::<Vec<_>>(),
+        "same keys"
+    );
+    for (key, bytes) in &in_s3 {
+        if timeless(key) {
+            assert!(
+                bytes == &on_disk[key],
+                "{key}: same bytes in S3 and on disk"
+            );
+        }
+    }
+    let full_key = |rest: &str| {
+        server
+            .objects("ivs-recordings")
+            .into_keys()
+            .find(|k| k.ends_with(rest))
+            .unwrap()
+    };
+    for (rest, content_type) in [
+        ("/events/ivs-check", "application/octet-stream"),
+        ("/events/recording-ended.json", "application/json"),
+        ("/media/hls/720p30/0.ts", "video/MP2T"),
+        ("/media/hls/720p30/playlist.m3u8", "application/x-mpegURL"),
+        ("/media/hls/master.m3u8", "application/x-mpegURL"),
+        ("/media/thumbnails/thumb0.jpg", "image/jpeg"),
+        ("/media/latest_thumbnail/thumb.jpg", "image/jpeg"),
+    ] {
+        assert_eq!(
+            server
+                .content_type("ivs-recordings", &full_key(rest))
+                .as_deref(),
+            Some(content_type),
+            "{rest}"
+        );
+    }
+}
+
+#[test]
+fn missing_bucket_and_refused_credentials_fail_before_writing() {
+    let server = S3Server::start(&["ivs-recordings"]);
+    let dir = tempfile::tempdir().unwrap();
+    let other_bucket = crate::util::config_file(
+        dir.path(),
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"no-such-bucket"}}}"#,
+    );
+    let wrong_secret = "not-the-secret-key-at-all";
+    for (secret, config, why) in [
+        (SECRET_KEY, Some(other_bucket.as_path()), "missing bucket"),
+        (wrong_secret, None, "wrong credentials"),
+    ] {
+        let output = record_to_s3(&server, &sample("720p30-gop2s.mp4"), secret, config);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{why}: {stderr}");
+        assert!(
+            stderr.contains(&server.endpoint()),
+            "{why}: names the endpoint: {stderr}"
+        );
+        let bucket = if config.is_some() {
+            "no-such-bucket"
+        } else {
+            "ivs-recordings"
+        };
+        assert!(stderr.contains(bucket), "{why}: names the bucket: {stderr}");
+        assert!(!stderr.contains(secret), "{why}: never prints the secret");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let written: Vec<String> = files_under(server.root.path());
+    assert!(
+        written.iter().all(|f| !f.contains("ivs/v1")),
+        "nothing written: {written:?}"
+    );
+    let _: PathBuf = server.root.path().to_owned();
+}
