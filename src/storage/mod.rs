@@ -1,9 +1,9 @@
-//! Where recordings are stored, and the one ordered writer every object goes through.
+//! Where recordings are stored: store locations, buckets, and (in [`writer`]) the one ordered
+//! writer every object goes through.
 //!
 //! A store location is a local directory holding one folder per bucket (the way MinIO lays out
-//! its disk), or `memory` (objects live in the process, for tests and benchmarks). Both are
-//! `object_store` backends, so S3 is a matter of another location. Objects are written strictly
-//! in the order they are sent, which is how the write order of decision D13 is kept.
+//! its disk), `memory` (objects live in the process, for tests and benchmarks), or the S3 API
+//! (MinIO, SeaweedFS, AWS). All are `object_store` backends behind [`Bucket`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
@@ -19,12 +18,12 @@ use object_store::path::Path as ObjectPath;
 use object_store::{
     Attribute, Attributes, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
 };
-use tokio::runtime::Handle;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-/// Objects waiting to be written; the producers block when it is full.
-const WRITE_QUEUE: usize = 16;
+mod artifact;
+mod writer;
+
+pub use artifact::Artifact;
+pub use writer::{ArtifactSender, ArtifactWriter, WriteReport};
 
 /// Why storing failed.
 #[derive(Debug, thiserror::Error)]
@@ -230,7 +229,7 @@ impl Bucket {
         format!("{}/{key}", self.display)
     }
 
-    async fn put(&self, artifact: &Artifact) -> Result<(), StorageError> {
+    pub(crate) async fn put(&self, artifact: &Artifact) -> Result<(), StorageError> {
         let mut attributes = Attributes::new();
         if self.keeps_content_type {
             attributes.insert(Attribute::ContentType, artifact.content_type.into());
@@ -271,134 +270,10 @@ impl Bucket {
     }
 }
 
-/// An object to store.
-#[derive(Debug, Clone)]
-pub struct Artifact {
-    /// Full key, prefix included.
-    pub key: String,
-    /// The object's bytes.
-    pub bytes: Bytes,
-    /// Its Content-Type (decision D14).
-    pub content_type: &'static str,
-}
-
-impl Artifact {
-    /// A JSON document.
-    pub fn json(key: String, json: String) -> Self {
-        Self {
-            key,
-            bytes: Bytes::from(json),
-            content_type: "application/json",
-        }
-    }
-
-    /// A JPEG image.
-    pub fn jpeg(key: String, bytes: Bytes) -> Self {
-        Self {
-            key,
-            bytes,
-            content_type: "image/jpeg",
-        }
-    }
-
-    /// An HLS playlist.
-    pub fn playlist(key: String, text: String) -> Self {
-        Self {
-            key,
-            bytes: Bytes::from(text),
-            content_type: "application/x-mpegURL",
-        }
-    }
-
-    /// An MPEG-TS segment.
-    pub fn segment(key: String, bytes: Bytes) -> Self {
-        Self {
-            key,
-            bytes,
-            content_type: "video/MP2T",
-        }
-    }
-
-    /// An empty marker object (`events/ivs-check`).
-    pub fn empty(key: String) -> Self {
-        Self {
-            key,
-            bytes: Bytes::new(),
-            content_type: "application/octet-stream",
-        }
-    }
-}
-
-/// What the writer stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteReport {
-    /// Keys in the order they were written (a key written twice appears twice).
-    pub keys: Vec<String>,
-    /// Bytes written.
-    pub bytes: u64,
-}
-
-/// Writes artifacts one after another on the async runtime; producers on other threads send.
-#[derive(Debug)]
-pub struct ArtifactWriter {
-    sender: ArtifactSender,
-    task: JoinHandle<Result<WriteReport, StorageError>>,
-}
-
-/// A cloneable handle that queues artifacts, blocking while the queue is full.
-#[derive(Debug, Clone)]
-pub struct ArtifactSender {
-    sender: mpsc::Sender<Artifact>,
-}
-
-impl ArtifactSender {
-    /// Queues `artifact` from a thread outside the async runtime.
-    pub fn send_blocking(&self, artifact: Artifact) -> Result<(), StorageError> {
-        self.sender
-            .blocking_send(artifact)
-            .map_err(|rejected| StorageError::WriterStopped {
-                key: rejected.0.key,
-            })
-    }
-}
-
-impl ArtifactWriter {
-    /// Starts the writer for `bucket` on `runtime`.
-    pub fn spawn(bucket: Bucket, runtime: &Handle) -> Self {
-        let (sender, mut receiver) = mpsc::channel::<Artifact>(WRITE_QUEUE);
-        let task = runtime.spawn(async move {
-            let mut report = WriteReport::default();
-            while let Some(artifact) = receiver.recv().await {
-                bucket.put(&artifact).await?;
-                report.bytes += artifact.bytes.len() as u64;
-                report.keys.push(artifact.key);
-            }
-            Ok(report)
-        });
-        Self {
-            sender: ArtifactSender { sender },
-            task,
-        }
-    }
-
-    /// A handle to queue artifacts with.
-    pub fn sender(&self) -> ArtifactSender {
-        self.sender.clone()
-    }
-
-    /// Waits until everything queued (by every sender, which must all be dropped) is written.
-    pub async fn finish(self) -> Result<WriteReport, StorageError> {
-        drop(self.sender);
-        match self.task.await {
-            Ok(result) => result,
-            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use object_store::ObjectStore;
 
     #[test]
