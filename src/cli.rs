@@ -9,7 +9,7 @@ use crate::model::{
     Channel, ChannelType, CreateRecordingConfigurationRequest, Preset, RecordingConfiguration,
     ValidationError,
 };
-use crate::storage::StoreLocation;
+use crate::storage::{StoreLocation, WriterPolicy};
 
 /// A local stand-in for Amazon IVS auto-record-to-S3.
 #[derive(Debug, Parser)]
@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Record a media file exactly as IVS records a stream to S3.
     Record(RecordArgs),
+    /// Upload what a recording left in its spool when the store stayed unreachable.
+    FlushSpool(FlushSpoolArgs),
 }
 
 /// `ivs-recorder record`.
@@ -42,7 +44,32 @@ pub struct RecordArgs {
     /// with bucket `ivs-recordings`.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where to store: a directory with one folder per bucket, or `memory`.
+    /// Where and how objects are stored.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The channel's ARN; its account and id make the S3 prefix.
+    #[arg(long, value_name = "ARN")]
+    pub channel_arn: Option<String>,
+    /// Read the input at 1x speed, as a live publisher sends it.
+    #[arg(long)]
+    pub realtime: bool,
+}
+
+/// `ivs-recorder flush-spool`.
+#[derive(Debug, Args)]
+pub struct FlushSpoolArgs {
+    /// A spool directory left by a recording whose store stayed unreachable.
+    #[arg(value_name = "SPOOL_DIR")]
+    pub dir: PathBuf,
+    /// Where the objects go (the bucket is the one the spool was made for).
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Store options shared by every command that writes.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Where to store: a directory with one folder per bucket, `memory`, or `s3`.
     #[arg(
         long,
         value_name = "LOCATION",
@@ -55,12 +82,37 @@ pub struct RecordArgs {
     /// `AWS_SESSION_TOKEN`, `AWS_REGION`.
     #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub s3_endpoint: Option<String>,
-    /// The channel's ARN; its account and id make the S3 prefix.
-    #[arg(long, value_name = "ARN")]
-    pub channel_arn: Option<String>,
-    /// Read the input at 1x speed, as a live publisher sends it.
-    #[arg(long)]
-    pub realtime: bool,
+    /// Where objects wait on disk while the store is unreachable.
+    #[arg(long, value_name = "DIR", default_value = "ivs-recorder-spool")]
+    pub spool: PathBuf,
+    /// Most megabytes the spool may hold before recording waits for the store.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    pub spool_limit_mb: u64,
+    /// Seconds the store may stay unreachable before the recording ends as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub store_deadline: u64,
+}
+
+impl StorageArgs {
+    /// Where to store, with the S3 endpoint filled in.
+    pub fn location(&self) -> StoreLocation {
+        match &self.store {
+            StoreLocation::S3 { endpoint: None } => StoreLocation::S3 {
+                endpoint: self.s3_endpoint.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Retries, spool and deadline for store outages.
+    pub fn writer_policy(&self) -> WriterPolicy {
+        WriterPolicy {
+            spool_root: self.spool.clone(),
+            spool_limit_bytes: self.spool_limit_mb.saturating_mul(1024 * 1024),
+            deadline: std::time::Duration::from_secs(self.store_deadline),
+            ..WriterPolicy::default()
+        }
+    }
 }
 
 /// Why arguments could not be turned into a recording setup.
@@ -86,16 +138,6 @@ pub enum SetupError {
 }
 
 impl RecordArgs {
-    /// Where to store, with the S3 endpoint filled in.
-    pub fn store_location(&self) -> StoreLocation {
-        match &self.store {
-            StoreLocation::S3 { endpoint: None } => StoreLocation::S3 {
-                endpoint: self.s3_endpoint.clone(),
-            },
-            other => other.clone(),
-        }
-    }
-
     /// The channel and recording configuration these arguments describe, validated.
     pub fn channel_and_configuration(
         &self,
@@ -153,6 +195,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::parse_from(argv).command {
             Command::Record(args) => args,
+            Command::FlushSpool(_) => unreachable!("parsed a record command"),
         }
     }
 
@@ -160,7 +203,10 @@ mod tests {
     fn defaults() {
         let args = args(&[]);
         assert_eq!(args.channel_type, ChannelType::Standard);
-        assert_eq!(args.store, StoreLocation::Directory("./recordings".into()));
+        assert_eq!(
+            args.storage.location(),
+            StoreLocation::Directory("./recordings".into())
+        );
         let (channel, config) = args.channel_and_configuration().unwrap();
         assert!(
             channel.arn.ends_with(":123456789012:channel/LocalChannel"),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use ivs_recorder::cli::{Cli, Command, RecordArgs};
+use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs};
 use ivs_recorder::progress::TerminalProgress;
 use ivs_recorder::recording::{
     ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Record(args) => record(&args),
+        Command::FlushSpool(args) => flush_spool(&args),
     }
 }
 
@@ -59,7 +60,7 @@ fn run_record(
         .as_ref()
         .map(|s3| s3.bucket_name.clone())
         .context("the recording configuration has no S3 destination")?;
-    let store = Store::new(args.store_location());
+    let store = Store::new(args.storage.location());
     let bucket = store.bucket(&bucket_name)?;
     let progress = TerminalProgress::on_terminal().map(|mut display| {
         Box::new(move |done, total| display.update(done, total)) as ProgressCallback
@@ -72,6 +73,7 @@ fn run_record(
         bucket,
         clock: Arc::new(SystemClock),
         progress,
+        writer_policy: args.storage.writer_policy(),
     };
     let outcome = match record_file(request, runtime.handle()) {
         Ok(outcome) => outcome,
@@ -113,4 +115,25 @@ fn summary(outcome: &RecordOutcome) -> String {
         ));
     }
     line
+}
+
+fn flush_spool(args: &FlushSpoolArgs) -> ExitCode {
+    let run = || -> anyhow::Result<(usize, u64)> {
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        let store = Store::new(args.storage.location());
+        Ok(runtime.block_on(ivs_recorder::storage::flush_spool(&args.dir, &store))?)
+    };
+    match run() {
+        Ok((objects, bytes)) => {
+            eprintln!(
+                "uploaded {objects} object(s), {bytes} bytes, from {}",
+                args.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -20,7 +20,9 @@ use crate::ladder::{Ladder, Rendition, SourceVideo, VideoSource};
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, ChannelType, RecordingConfiguration, ValidationError};
 use crate::pipeline::decode::{DecodeError, VideoDecoder};
-use crate::storage::{Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport};
+use crate::storage::{
+    Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport, WriterPolicy,
+};
 use crate::thumbnail::worker::{ThumbnailTargets, ThumbnailWorker};
 use crate::thumbnail::{
     SampledFrame, SamplerStats, ThumbnailError, ThumbnailSampler, ThumbnailSchedule,
@@ -49,6 +51,8 @@ pub struct RecordRequest {
     pub clock: Arc<dyn Clock>,
     /// Called now and then with the media seconds done and the total, when known.
     pub progress: Option<ProgressCallback>,
+    /// Retries, spool and deadline for store outages.
+    pub writer_policy: WriterPolicy,
 }
 
 /// Receives (media seconds done, total media seconds when the input declares them).
@@ -168,7 +172,11 @@ pub fn record_file(
         thumbnails,
         thumbnail_size: plan.thumbnail_size,
     };
-    let writer = ArtifactWriter::spawn(request.bucket.clone(), runtime);
+    let writer = ArtifactWriter::spawn(
+        request.bucket.clone(),
+        runtime,
+        request.writer_policy.clone(),
+    );
     let store = writer.sender();
     let worker = if thumbnails.is_enabled() {
         let targets = ThumbnailTargets {
@@ -441,6 +449,10 @@ fn record_media(
             );
         }
         if !worker_alive {
+            break;
+        }
+        if store.store_gave_up() {
+            failure = Some("the store stayed unreachable past the deadline".to_owned());
             break;
         }
     }

@@ -58,4 +58,19 @@ impl Artifact {
             content_type: "application/octet-stream",
         }
     }
+
+    /// The `'static` Content-Type matching `text` (one of D14's), `application/octet-stream`
+    /// for anything else.
+    pub fn known_content_type(text: &str) -> &'static str {
+        [
+            "application/json",
+            "image/jpeg",
+            "application/x-mpegURL",
+            "video/MP2T",
+            "application/octet-stream",
+        ]
+        .into_iter()
+        .find(|known| *known == text)
+        .unwrap_or("application/octet-stream")
+    }
 }

@@ -11,19 +11,23 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, Attributes, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, WriteMultipart,
+    Attribute, Attributes, BackoffConfig, ClientOptions, ObjectStore, PutMultipartOptions,
+    PutOptions, PutPayload, RetryConfig, WriteMultipart,
 };
 
 mod artifact;
+pub mod spool;
 mod writer;
 
 pub use artifact::Artifact;
-pub use writer::{ArtifactSender, ArtifactWriter, WriteReport};
+pub use writer::{ArtifactSender, ArtifactWriter, WriteReport, WriterPolicy};
 
 /// Why storing failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,36 @@ pub enum StorageError {
         /// What went wrong.
         #[source]
         source: Box<object_store::Error>,
+    },
+    /// The spool directory could not be used.
+    #[error("cannot use the spool directory {}", dir.display())]
+    Spool {
+        /// The spool directory.
+        dir: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store stayed unreachable past the deadline; what was not stored is in the spool.
+    #[error(
+        "the store for bucket {bucket} stayed unreachable for {seconds} s; {objects} object(s) ({bytes} bytes) are kept in {}; upload them later with `ivs-recorder flush-spool {}` and the same --store options",
+        spool.display(),
+        spool.display()
+    )]
+    StoreUnavailable {
+        /// The bucket.
+        bucket: String,
+        /// How long the store was down.
+        seconds: u64,
+        /// Objects left in the spool.
+        objects: usize,
+        /// Their bytes.
+        bytes: u64,
+        /// The spool directory.
+        spool: PathBuf,
+        /// The last store error.
+        #[source]
+        source: Box<StorageError>,
     },
     /// The writer stopped before the object could be queued (an earlier write failed).
     #[error("the object writer has stopped; {key} was not written")]
@@ -161,20 +195,7 @@ impl Store {
                 })
             }
             StoreLocation::S3 { endpoint } => {
-                let mut builder = AmazonS3Builder::from_env()
-                    .with_bucket_name(name)
-                    .with_virtual_hosted_style_request(false);
-                if std::env::var_os("AWS_REGION").is_none()
-                    && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-                {
-                    builder = builder.with_region(crate::ids::DEFAULT_REGION);
-                }
-                if let Some(endpoint) = endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_allow_http(endpoint.starts_with("http://"));
-                }
-                let store = builder.build().map_err(bucket_error)?;
+                let store = s3_store(name, endpoint.as_deref()).map_err(bucket_error)?;
                 Ok(Bucket {
                     name: name.to_owned(),
                     location: self.location.to_string(),
@@ -185,6 +206,34 @@ impl Store {
             }
         }
     }
+}
+
+/// An S3 client for `bucket`: settings from the standard `AWS_*` variables, path-style requests,
+/// plain HTTP when the endpoint says so. It fails fast (one retry within 2 s): the writer's own
+/// retries and spool ride out longer outages without stalling media work.
+fn s3_store(bucket: &str, endpoint: Option<&str>) -> Result<impl ObjectStore, object_store::Error> {
+    let retry = RetryConfig {
+        backoff: BackoffConfig::default(),
+        max_retries: 1,
+        retry_timeout: Duration::from_secs(2),
+    };
+    let client = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(2))
+        .with_timeout(Duration::from_secs(30))
+        .with_allow_http(endpoint.is_some_and(|e| e.starts_with("http://")));
+    let mut builder = AmazonS3Builder::from_env()
+        .with_retry(retry)
+        .with_client_options(client)
+        .with_bucket_name(bucket)
+        .with_virtual_hosted_style_request(false);
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        builder = builder.with_region(crate::ids::DEFAULT_REGION);
+    }
+    if let Some(endpoint) = endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    builder.build()
 }
 
 /// One bucket of a store.
@@ -270,6 +319,31 @@ impl Bucket {
     }
 }
 
+/// Uploads, in order, what a recording left in the spool `dir` into the bucket it was made for
+/// in `store`, then deletes the spool. Returns the objects and bytes uploaded. Stops at the first
+/// failure, leaving what is not yet stored in the spool.
+pub async fn flush_spool(
+    dir: &std::path::Path,
+    store: &Store,
+) -> Result<(usize, u64), StorageError> {
+    let spool_error = |source| StorageError::Spool {
+        dir: dir.to_owned(),
+        source,
+    };
+    let (mut spool, bucket_name, entries) = spool::Spool::open(dir).map_err(spool_error)?;
+    let bucket = store.bucket(&bucket_name)?;
+    bucket.check().await?;
+    let mut bytes = 0;
+    for entry in &entries {
+        let artifact = spool.load(entry).map_err(spool_error)?;
+        bucket.put(&artifact).await?;
+        spool.remove(entry).map_err(spool_error)?;
+        bytes += entry.size;
+    }
+    spool.delete().map_err(spool_error)?;
+    Ok((entries.len(), bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,7 +371,8 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let store = Store::new(StoreLocation::Memory);
         let bucket = store.bucket("b").unwrap();
-        let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
+        let writer =
+            ArtifactWriter::spawn(bucket.clone(), runtime.handle(), WriterPolicy::default());
         let sender = writer.sender();
         let keys = [
             "p/events/ivs-check",
@@ -342,7 +417,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(StoreLocation::Directory(dir.path().to_owned()));
         let bucket = store.bucket("ivs-recordings").unwrap();
-        let writer = ArtifactWriter::spawn(bucket.clone(), runtime.handle());
+        let writer =
+            ArtifactWriter::spawn(bucket.clone(), runtime.handle(), WriterPolicy::default());
         let sender = writer.sender();
         std::thread::spawn(move || {
             sender

@@ -1,14 +1,55 @@
 //! The one ordered writer every object of a recording goes through: objects are stored strictly in
 //! the order they are queued (decision D13), from producer threads outside the async runtime.
+//!
+//! When the store fails, the writer retries the object at the head of the queue with exponential
+//! back-off, and meanwhile moves everything that arrives into a local [`Spool`] on disk (bounded),
+//! so media work goes on. When the store answers again, the spool drains in order. When the
+//! store stays down past the deadline, the writer gives up: it keeps spooling what still arrives
+//! (the recorder then ends the recording as failed), and returns an error naming the spool
+//! directory, which `ivs-recorder flush-spool` uploads later.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::spool::{Spool, SpoolEntry};
 use super::{Artifact, Bucket, StorageError};
 
 /// Objects waiting to be written; the producers block when it is full.
 const WRITE_QUEUE: usize = 16;
+
+/// How the writer rides out store outages.
+#[derive(Debug, Clone)]
+pub struct WriterPolicy {
+    /// Folder under which a spool directory is created when the store fails.
+    pub spool_root: PathBuf,
+    /// Most bytes the spool may hold; past it, producers wait.
+    pub spool_limit_bytes: u64,
+    /// How long the store may stay unreachable before the recording fails.
+    pub deadline: Duration,
+    /// First retry delay; doubles up to `max_retry`.
+    pub first_retry: Duration,
+    /// Longest retry delay.
+    pub max_retry: Duration,
+}
+
+impl Default for WriterPolicy {
+    fn default() -> Self {
+        Self {
+            spool_root: PathBuf::from("ivs-recorder-spool"),
+            spool_limit_bytes: 1024 * 1024 * 1024,
+            deadline: Duration::from_secs(60),
+            first_retry: Duration::from_millis(100),
+            max_retry: Duration::from_secs(2),
+        }
+    }
+}
 
 /// What the writer stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +58,10 @@ pub struct WriteReport {
     pub keys: Vec<String>,
     /// Bytes written.
     pub bytes: u64,
+    /// Failed attempts that were retried.
+    pub retries: u64,
+    /// Objects that went through the spool.
+    pub spooled: u64,
 }
 
 /// Writes artifacts one after another on the async runtime; producers on other threads send.
@@ -30,6 +75,7 @@ pub struct ArtifactWriter {
 #[derive(Debug, Clone)]
 pub struct ArtifactSender {
     sender: mpsc::Sender<Artifact>,
+    gave_up: Arc<AtomicBool>,
 }
 
 impl ArtifactSender {
@@ -41,23 +87,21 @@ impl ArtifactSender {
                 key: rejected.0.key,
             })
     }
+
+    /// Whether the store has stayed unreachable past the deadline (the recording should end).
+    pub fn store_gave_up(&self) -> bool {
+        self.gave_up.load(Ordering::Relaxed)
+    }
 }
 
 impl ArtifactWriter {
     /// Starts the writer for `bucket` on `runtime`.
-    pub fn spawn(bucket: Bucket, runtime: &Handle) -> Self {
-        let (sender, mut receiver) = mpsc::channel::<Artifact>(WRITE_QUEUE);
-        let task = runtime.spawn(async move {
-            let mut report = WriteReport::default();
-            while let Some(artifact) = receiver.recv().await {
-                bucket.put(&artifact).await?;
-                report.bytes += artifact.bytes.len() as u64;
-                report.keys.push(artifact.key);
-            }
-            Ok(report)
-        });
+    pub fn spawn(bucket: Bucket, runtime: &Handle, policy: WriterPolicy) -> Self {
+        let (sender, receiver) = mpsc::channel::<Artifact>(WRITE_QUEUE);
+        let gave_up = Arc::new(AtomicBool::new(false));
+        let task = runtime.spawn(Writer::new(bucket, receiver, policy, gave_up.clone()).run());
         Self {
-            sender: ArtifactSender { sender },
+            sender: ArtifactSender { sender, gave_up },
             task,
         }
     }
@@ -75,4 +119,218 @@ impl ArtifactWriter {
             Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
         }
     }
+}
+
+/// An object waiting to be stored.
+enum Pending {
+    Memory(Artifact),
+    Spooled(SpoolEntry),
+}
+
+struct Writer {
+    bucket: Bucket,
+    receiver: mpsc::Receiver<Artifact>,
+    policy: WriterPolicy,
+    gave_up: Arc<AtomicBool>,
+    queue: VecDeque<Pending>,
+    spool: Option<Spool>,
+    closed: bool,
+    report: WriteReport,
+}
+
+impl Writer {
+    fn new(
+        bucket: Bucket,
+        receiver: mpsc::Receiver<Artifact>,
+        policy: WriterPolicy,
+        gave_up: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            bucket,
+            receiver,
+            policy,
+            gave_up,
+            queue: VecDeque::new(),
+            spool: None,
+            closed: false,
+            report: WriteReport::default(),
+        }
+    }
+
+    async fn run(mut self) -> Result<WriteReport, StorageError> {
+        let mut outage: Option<(Instant, Duration)> = None;
+        loop {
+            if self.queue.is_empty() {
+                if let Some(spool) = self.spool.take() {
+                    // Everything spooled is stored: the outage is over.
+                    tracing::info!(spool = %spool.dir().display(), "the store is reachable again; spool drained");
+                    let _ = spool.delete();
+                }
+                outage = None;
+                if self.closed {
+                    return Ok(self.report);
+                }
+                match self.receiver.recv().await {
+                    Some(artifact) => self.queue.push_back(Pending::Memory(artifact)),
+                    None => {
+                        self.closed = true;
+                        continue;
+                    }
+                }
+            }
+            let artifact = match self.head()? {
+                Some(artifact) => artifact,
+                None => continue,
+            };
+            match self.bucket.put(&artifact).await {
+                Ok(()) => {
+                    self.pop_head()?;
+                    self.report.bytes += artifact.bytes.len() as u64;
+                    self.report.keys.push(artifact.key);
+                    if let Some((_, delay)) = &mut outage {
+                        *delay = self.policy.first_retry;
+                    }
+                }
+                Err(err) => {
+                    self.report.retries += 1;
+                    let (since, delay) =
+                        *outage.get_or_insert_with(|| (Instant::now(), self.policy.first_retry));
+                    if self.spool.is_none() {
+                        tracing::warn!(error = %err, "the store failed; retrying and spooling to disk meanwhile");
+                        self.start_spool()?;
+                    }
+                    if since.elapsed() >= self.policy.deadline {
+                        return self.give_up(since.elapsed(), err).await;
+                    }
+                    self.wait_spooling(delay).await?;
+                    outage = Some((since, (delay * 2).min(self.policy.max_retry)));
+                }
+            }
+        }
+    }
+
+    /// The object at the head of the queue.
+    fn head(&self) -> Result<Option<Artifact>, StorageError> {
+        match self.queue.front() {
+            None => Ok(None),
+            Some(Pending::Memory(artifact)) => Ok(Some(artifact.clone())),
+            Some(Pending::Spooled(entry)) => {
+                let spool = self
+                    .spool
+                    .as_ref()
+                    .expect("spooled entries live in the spool");
+                spool
+                    .load(entry)
+                    .map(Some)
+                    .map_err(|source| self.spool_error(source))
+            }
+        }
+    }
+
+    fn pop_head(&mut self) -> Result<(), StorageError> {
+        if let Some(Pending::Spooled(entry)) = self.queue.pop_front()
+            && let Some(spool) = &mut self.spool
+        {
+            spool.remove(&entry).map_err(|source| StorageError::Spool {
+                dir: spool.dir().to_owned(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn start_spool(&mut self) -> Result<(), StorageError> {
+        let name = format!(
+            "{}-{}-{:x}",
+            self.bucket.name(),
+            std::process::id(),
+            rand_suffix()
+        );
+        let dir = self.policy.spool_root.join(name);
+        let mut spool = Spool::create(&dir, self.bucket.name(), self.policy.spool_limit_bytes)
+            .map_err(|source| StorageError::Spool {
+                dir: dir.clone(),
+                source,
+            })?;
+        // Move what waits in memory to disk, keeping the order.
+        for pending in &mut self.queue {
+            if let Pending::Memory(artifact) = pending {
+                let entry = spool.push(artifact).map_err(|source| StorageError::Spool {
+                    dir: dir.clone(),
+                    source,
+                })?;
+                *pending = Pending::Spooled(entry);
+                self.report.spooled += 1;
+            }
+        }
+        self.spool = Some(spool);
+        Ok(())
+    }
+
+    /// Waits `delay` before the next retry, spooling whatever arrives meanwhile.
+    async fn wait_spooling(&mut self, delay: Duration) -> Result<(), StorageError> {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            let room = self.spool.as_ref().is_some_and(|s| s.has_room(0));
+            tokio::select! {
+                () = &mut sleep => return Ok(()),
+                received = self.receiver.recv(), if !self.closed && room => match received {
+                    Some(artifact) => self.spool_artifact(&artifact)?,
+                    None => self.closed = true,
+                },
+            }
+        }
+    }
+
+    fn spool_artifact(&mut self, artifact: &Artifact) -> Result<(), StorageError> {
+        let spool = self.spool.as_mut().expect("spooling only during an outage");
+        let entry = spool.push(artifact).map_err(|source| StorageError::Spool {
+            dir: spool.dir().to_owned(),
+            source,
+        })?;
+        self.queue.push_back(Pending::Spooled(entry));
+        self.report.spooled += 1;
+        Ok(())
+    }
+
+    /// The deadline passed: keep what still arrives in the spool, then report where it is.
+    async fn give_up(
+        mut self,
+        down_for: Duration,
+        last: StorageError,
+    ) -> Result<WriteReport, StorageError> {
+        self.gave_up.store(true, Ordering::Relaxed);
+        tracing::error!(error = %last, "the store stayed unreachable past the deadline; keeping the spool");
+        while !self.closed {
+            match self.receiver.recv().await {
+                Some(artifact) => self.spool_artifact(&artifact)?,
+                None => self.closed = true,
+            }
+        }
+        let spool = self.spool.take().expect("an outage has a spool");
+        Err(StorageError::StoreUnavailable {
+            bucket: self.bucket.name().to_owned(),
+            seconds: down_for.as_secs(),
+            objects: self.queue.len(),
+            bytes: spool.bytes(),
+            spool: spool.dir().to_owned(),
+            source: Box::new(last),
+        })
+    }
+
+    fn spool_error(&self, source: std::io::Error) -> StorageError {
+        let dir = self
+            .spool
+            .as_ref()
+            .map(|s| s.dir().to_owned())
+            .unwrap_or_default();
+        StorageError::Spool { dir, source }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()) ^ d.as_secs())
 }

@@ -6,6 +6,7 @@ mod util;
 mod bad_input;
 mod hls;
 mod ladder;
+mod outage;
 mod real_ivs_segments;
 mod record;
 mod s3;

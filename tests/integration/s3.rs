@@ -13,18 +13,18 @@ use object_store::aws::AmazonS3Builder;
 
 use crate::util::{Recording, files_under, sample};
 
-const ACCESS_KEY: &str = "ivs-recorder-test";
-const SECRET_KEY: &str = "ivs-recorder-test-secret-key";
+pub const ACCESS_KEY: &str = "ivs-recorder-test";
+pub const SECRET_KEY: &str = "ivs-recorder-test-secret-key";
 
 /// An S3 server backed by a temporary folder (one sub-folder per bucket).
-struct S3Server {
+pub struct S3Server {
     root: tempfile::TempDir,
     address: SocketAddr,
     _runtime: tokio::runtime::Runtime,
 }
 
 impl S3Server {
-    fn start(buckets: &[&str]) -> Self {
+    pub fn start(buckets: &[&str]) -> Self {
         let root = tempfile::tempdir().unwrap();
         for bucket in buckets {
             std::fs::create_dir(root.path().join(bucket)).unwrap();
@@ -59,12 +59,12 @@ impl S3Server {
         }
     }
 
-    fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
     }
 
     /// Every object in `bucket`, key → bytes (the server's metadata side files excluded).
-    fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    pub fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let store = self.client(bucket, SECRET_KEY);
         runtime.block_on(async {
@@ -130,7 +130,7 @@ fn record_to_s3(server: &S3Server, input: &Path, secret: &str, config: Option<&P
 }
 
 /// Keys relative to the recording prefix (everything after the 10 parts of `ivs/v1/...`).
-fn relative(
+pub fn relative(
     objects: &std::collections::BTreeMap<String, Vec<u8>>,
 ) -> std::collections::BTreeMap<String, Vec<u8>> {
     objects
@@ -145,7 +145,7 @@ fn relative(
 }
 
 /// Objects whose bytes carry no wall-clock time: segments, thumbnails, the probe.
-fn timeless(key: &str) -> bool {
+pub fn timeless(key: &str) -> bool {
     key.ends_with(".ts") || key.ends_with(".jpg") || key.ends_with("ivs-check")
 }
 

@@ -208,6 +208,7 @@ fn objects_are_written_in_d13_order() {
         bucket: store.bucket("ivs-recordings").unwrap(),
         clock: Arc::new(FixedClock(started)),
         progress: None,
+        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
     };
     let outcome = std::thread::scope(|s| {
         s.spawn(|| record_file(request, runtime.handle()))
@@ -393,6 +394,7 @@ fn thumbnails_only_decode_what_they_need() {
         bucket: store.bucket("ivs-recordings").unwrap(),
         clock: Arc::new(FixedClock(time::macros::datetime!(2024-09-01 00:05:07 UTC))),
         progress: None,
+        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
     };
     let outcome = std::thread::scope(|s| {
         s.spawn(|| record_file(request, runtime.handle()))
