@@ -10,4 +10,5 @@ mod outage;
 mod real_ivs_segments;
 mod record;
 mod s3;
+mod seaweedfs;
 mod thumbnails;

@@ -255,3 +255,65 @@ fn missing_bucket_and_refused_credentials_fail_before_writing() {
     );
     let _: PathBuf = server.root.path().to_owned();
 }
+
+#[test]
+fn large_objects_go_up_as_multipart_uploads() {
+    use ivs_recorder::storage::{Artifact, ArtifactWriter, Store, StoreLocation, WriterPolicy};
+    let server = S3Server::start(&["ivs-recordings"]);
+    // The S3 store takes credentials from the environment, as the binary does.
+    let store = temp_env(|| {
+        Store::new(StoreLocation::S3 {
+            endpoint: Some(server.endpoint()),
+        })
+    });
+    let bucket = temp_env(|| store.bucket("ivs-recordings")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let writer = ArtifactWriter::spawn(bucket, runtime.handle(), WriterPolicy::default());
+    let sender = writer.sender();
+    let big: Vec<u8> = (0..12 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let key = "big/segment.ts".to_owned();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            sender
+                .send_blocking(Artifact::segment(
+                    key.clone(),
+                    bytes::Bytes::from(big.clone()),
+                ))
+                .unwrap()
+        });
+    });
+    drop(sender);
+    runtime.block_on(writer.finish()).unwrap();
+    let stored = server.objects("ivs-recordings");
+    assert!(
+        stored["big/segment.ts"] == big,
+        "12 MiB object stored intact"
+    );
+    assert_eq!(
+        server
+            .content_type("ivs-recordings", "big/segment.ts")
+            .as_deref(),
+        Some("video/MP2T")
+    );
+}
+
+/// Runs `f` with the test's S3 credentials in the environment (the S3 store reads `AWS_*`).
+fn temp_env<T>(f: impl FnOnce() -> T) -> T {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: serialised by LOCK; other tests in this binary pass credentials to child processes
+    // explicitly and do not read these variables.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        std::env::set_var("AWS_REGION", "us-east-1");
+    }
+    let result = f();
+    // SAFETY: as above.
+    unsafe {
+        std::env::remove_var("AWS_ACCESS_KEY_ID");
+        std::env::remove_var("AWS_SECRET_ACCESS_KEY");
+        std::env::remove_var("AWS_REGION");
+    }
+    result
+}
