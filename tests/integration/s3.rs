@@ -150,6 +150,62 @@ pub fn timeless(key: &str) -> bool {
 }
 
 #[test]
+fn basic_channel_same_objects_as_a_local_recording() {
+    let server = S3Server::start(&["basic-recordings"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::util::config_file(
+        dir.path(),
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"basic-recordings"}},"thumbnailConfiguration":{"targetIntervalSeconds":5}}"#,
+    );
+    let input = sample("480p30-gop10s.mp4");
+    let output = Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
+        .arg("record")
+        .arg(&input)
+        .args([
+            "--channel-type",
+            "BASIC",
+            "--store",
+            "s3",
+            "--s3-endpoint",
+            &server.endpoint(),
+            "--config",
+        ])
+        .arg(&config)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let local = Recording::make(
+        dir.path(),
+        &input,
+        &[
+            "--channel-type",
+            "BASIC",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        0,
+    );
+    let in_s3 = relative(&server.objects("basic-recordings"));
+    let on_disk = local.objects();
+    assert_eq!(
+        in_s3.keys().collect::<Vec<_>>(),
+        on_disk.keys().collect::<Vec<_>>()
+    );
+    for (key, bytes) in &in_s3 {
+        if timeless(key) {
+            assert!(bytes == &on_disk[key], "{key}: same bytes");
+        }
+    }
+}
+
+#[test]
 fn same_objects_as_a_local_recording_with_content_types() {
     let server = S3Server::start(&["ivs-recordings"]);
     let dir = tempfile::tempdir().unwrap();
