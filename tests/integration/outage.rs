@@ -128,6 +128,7 @@ fn an_outage_mid_recording_loses_nothing() {
     proxy.up();
     let output: Output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("recorder through a 5 s outage:\n{stderr}");
     assert!(output.status.success(), "{stderr}");
     assert!(
         stderr.contains("spooling"),
@@ -179,6 +180,7 @@ fn a_store_that_never_returns_fails_the_recording_and_keeps_the_spool() {
     proxy.down();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("recorder with a store that never returns:\n{stderr}");
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("stayed unreachable") && stderr.contains("ivs-recorder flush-spool"),
@@ -204,6 +206,7 @@ fn a_store_that_never_returns_fails_the_recording_and_keeps_the_spool() {
         .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap();
+    eprintln!("flush-spool: {}", String::from_utf8_lossy(&flushed.stderr));
     assert!(
         flushed.status.success(),
         "{}",

@@ -249,6 +249,13 @@ fn same_objects_as_a_local_recording_with_content_types() {
             );
         }
     }
+    // The recording as the S3 server lists it (shown with --nocapture).
+    for (key, bytes) in server.objects("ivs-recordings") {
+        let content_type = server
+            .content_type("ivs-recordings", &key)
+            .unwrap_or_default();
+        eprintln!("{:>9}  {content_type:<24}  {key}", bytes.len());
+    }
     let full_key = |rest: &str| {
         server
             .objects("ivs-recordings")
