@@ -5,7 +5,10 @@ use std::path::Path;
 
 use m3u8_rs::{MasterPlaylist, MediaPlaylist, Playlist};
 
-use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, reference_recording, sample};
+use crate::util::{
+    Recording, config_file, ffmpeg, read_thumbnail, real_ivs_720p30_input, reference_recording,
+    sample,
+};
 
 pub fn media_playlist(bytes: &[u8]) -> MediaPlaylist {
     match m3u8_rs::parse_playlist_res(bytes).expect("a valid playlist") {
@@ -308,10 +311,7 @@ fn real_ivs_segments_are_cut_where_ivs_cut_them() {
         return;
     };
     let store = tempfile::tempdir().unwrap();
-    let input = store.path().join("ivs-720p30.ts");
-    let mut joined = std::fs::read(reference.join("media/hls/720p30/0.ts")).unwrap();
-    joined.extend(std::fs::read(reference.join("media/hls/720p30/1.ts")).unwrap());
-    std::fs::write(&input, joined).unwrap();
+    let input = real_ivs_720p30_input(&reference, store.path());
     let recording = Recording::make(store.path(), &input, &["--channel-type", "BASIC"], 0);
     let (segments, gops) = check_rendition(&recording, "720p30", (1280, 720));
 

@@ -2,7 +2,9 @@
 //! same instants, starting each segment on the same source frame, playable.
 
 use crate::hls::{check_rendition, first_frame_index, master_playlist, media_playlist, millis};
-use crate::util::{Recording, config_file, ffmpeg, reference_recording, sample};
+use crate::util::{
+    Recording, config_file, ffmpeg, real_ivs_720p30_input, reference_recording, sample,
+};
 
 /// Every rendition's playlist.m3u8 is byte-identical (D11), and each segment starts on the same
 /// source frame in every rendition.
@@ -185,10 +187,7 @@ fn real_ivs_stream_gets_the_ivs_ladder_and_cuts() {
         return;
     };
     let store = tempfile::tempdir().unwrap();
-    let input = store.path().join("ivs-720p30.ts");
-    let mut joined = std::fs::read(reference.join("media/hls/720p30/0.ts")).unwrap();
-    joined.extend(std::fs::read(reference.join("media/hls/720p30/1.ts")).unwrap());
-    std::fs::write(&input, joined).unwrap();
+    let input = real_ivs_720p30_input(&reference, store.path());
     let config = config_file(
         store.path(),
         r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"recordingMode":"DISABLED"}}"#,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Recording, config_file, reference_recording};
+use crate::util::{Recording, config_file, real_ivs_720p30_input, reference_recording};
 
 #[test]
 fn recording_the_real_720p30_segments_matches_the_ivs_metadata() {
@@ -11,10 +11,7 @@ fn recording_the_real_720p30_segments_matches_the_ivs_metadata() {
         return;
     };
     let store = tempfile::tempdir().unwrap();
-    let input = store.path().join("ivs-720p30-0-1.ts");
-    let mut joined = std::fs::read(reference.join("media/hls/720p30/0.ts")).unwrap();
-    joined.extend(std::fs::read(reference.join("media/hls/720p30/1.ts")).unwrap());
-    std::fs::write(&input, joined).unwrap();
+    let input = real_ivs_720p30_input(&reference, store.path());
     let config = config_file(
         store.path(),
         r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"targetIntervalSeconds":5,"storage":["SEQUENTIAL","LATEST"]}}"#,

@@ -29,6 +29,16 @@ pub fn reference_recording() -> Option<PathBuf> {
     }
 }
 
+/// The real IVS 720p30 segments 0.ts and 1.ts joined into one 20.267 s MPEG-TS file in `dir`:
+/// real camera content and real IVS timestamps as an input.
+pub fn real_ivs_720p30_input(reference: &Path, dir: &Path) -> PathBuf {
+    let input = dir.join("ivs-720p30-0-1.ts");
+    let mut joined = std::fs::read(reference.join("media/hls/720p30/0.ts")).unwrap();
+    joined.extend(std::fs::read(reference.join("media/hls/720p30/1.ts")).unwrap());
+    std::fs::write(&input, joined).unwrap();
+    input
+}
+
 /// Writes `json` to a file in `dir` and returns its path.
 pub fn config_file(dir: &Path, json: &str) -> PathBuf {
     let path = dir.join(format!("config-{}.json", rand_suffix()));
