@@ -7,13 +7,21 @@
 //! # Layout
 //!
 //! ```text
-//!  file ──► ingest::FileInput ── packets ──► thumbnail::ThumbnailSampler ──► thumbnail::worker
-//!                                             (decode gate + schedule)        (scale, JPEG)
-//!                                                                                  │
-//!  recording::recorder  ── ivs-check, recording-started.json ──► storage::ArtifactWriter ◄┘
-//!                       ── recording-ended.json / -failed.json ─►   (one ordered queue)
-//!                                                                          │
-//!                                                          object_store: directory | memory
+//!  file ──► ingest::FileInput ─┬─ video packets ─► passthrough renditions (BASIC, source) ──┐
+//!                              │                 ─► pipeline::decode (once) ─► transcode::video
+//!                              │                      │  rungs: scale from the next larger,   │
+//!                              │                      │  x264 with IDR at source keyframes ───┤
+//!                              │                      └─► thumbnails (schedule) ─► JPEG ──┐   │
+//!                              │   (no transcoding: thumbnail::ThumbnailSampler, a gated  │   │
+//!                              │    decoder that decodes only the frames it needs) ───────┤   │
+//!                              └─ audio packets ─► passthrough / transcode::audio (AAC) ──┼───┤
+//!                                                                                         │   ▼
+//!                          hls::rendition (segmenter + MPEG-TS mux) ─► hls::publisher ────┼─► D13
+//!  recording::recorder: ivs-check, recording-started.json … recording-ended/-failed.json ─┤  order
+//!                                                                                         ▼
+//!                       storage::ArtifactWriter (one ordered queue; retries, disk spool)
+//!                                    │
+//!                   object_store: directory | memory | S3 (MinIO, SeaweedFS, AWS)
 //! ```
 //!
 //! - [`model`]: IVS API shapes and their validation.
@@ -21,11 +29,12 @@
 //! - [`layout`]: pure; every object key.
 //! - [`time`]: media time bases and the wall clock.
 //! - [`ingest`]: inputs that yield packets.
-//! - [`pipeline`]: decoding (the rendition fan-out joins it later).
+//! - [`pipeline`]: the video decoder wrapper.
 //! - [`thumbnail`]: which frames become thumbnails, and the JPEGs.
+//! - [`transcode`]: x264 rungs and AAC re-encoding for the ladders.
 //! - [`hls`]: segments, playlists and masters.
 //! - [`recording`]: one recording from input to stored objects; its metadata JSON.
-//! - [`storage`]: store locations and the ordered writer.
+//! - [`storage`]: store locations, the ordered writer and its spool.
 //! - [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]

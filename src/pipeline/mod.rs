@@ -1,3 +1,4 @@
-//! Media work shared by every recording: decoding now; the rendition fan-out joins it with HLS.
+//! Media work shared by every recording: the video decoder, with libavcodec's send/receive
+//! protocol wrapped once.
 
 pub mod decode;
