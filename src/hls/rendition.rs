@@ -39,7 +39,6 @@ pub struct RenditionSegments {
     origin: (i64, i64),
     segmenter: Segmenter,
     open: Option<OpenSegment>,
-    bytes_written: u64,
     /// Audio waiting for the video to pass its time, so each segment holds the audio of its
     /// own time span even when encoded video arrives late.
     pending_audio: VecDeque<ffmpeg::Packet>,
@@ -52,7 +51,6 @@ impl std::fmt::Debug for RenditionSegments {
         f.debug_struct("RenditionSegments")
             .field("open", &self.open)
             .field("pending_audio", &self.pending_audio.len())
-            .field("bytes_written", &self.bytes_written)
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +73,6 @@ impl RenditionSegments {
             audio,
             origin: (video_origin, audio_origin),
             open: None,
-            bytes_written: 0,
             pending_audio: VecDeque::new(),
         }
     }
@@ -157,11 +154,6 @@ impl RenditionSegments {
         Ok(())
     }
 
-    /// Bytes of all finished segments.
-    pub fn bytes_written(&self) -> u64 {
-        self.bytes_written
-    }
-
     fn close(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
         let Some(open) = self.open.take() else {
             return Ok(None);
@@ -186,7 +178,6 @@ impl RenditionSegments {
             });
         }
         let start_ms = gops.first().map_or(end_ms, |g| g.start_ms);
-        self.bytes_written += size;
         Ok(Some(FinishedSegment {
             entry: SegmentEntry {
                 index: open.index,
