@@ -101,6 +101,38 @@ fn spawn_record(endpoint: &str, spool: &Path, deadline: u64, config: &Path) -> C
         .unwrap()
 }
 
+/// An S3 server behind a proxy, and a folder with the spool and the recording configuration.
+struct Rig {
+    server: S3Server,
+    proxy: Proxy,
+    dir: tempfile::TempDir,
+    spool: std::path::PathBuf,
+    config: std::path::PathBuf,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let server = S3Server::start(&["ivs-recordings"]);
+        let proxy = Proxy::start(
+            server
+                .endpoint()
+                .trim_start_matches("http://")
+                .parse()
+                .unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        let config = config(dir.path());
+        Self {
+            server,
+            proxy,
+            dir,
+            spool,
+            config,
+        }
+    }
+}
+
 fn config(dir: &Path) -> std::path::PathBuf {
     config_file(
         dir,
@@ -110,17 +142,13 @@ fn config(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn an_outage_mid_recording_loses_nothing() {
-    let server = S3Server::start(&["ivs-recordings"]);
-    let proxy = Proxy::start(
-        server
-            .endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let spool = dir.path().join("spool");
-    let config = config(dir.path());
+    let Rig {
+        server,
+        proxy,
+        dir,
+        spool,
+        config,
+    } = Rig::new();
     let child = spawn_record(&proxy.endpoint(), &spool, 60, &config);
     std::thread::sleep(Duration::from_secs(3));
     proxy.down();
@@ -164,17 +192,14 @@ fn an_outage_mid_recording_loses_nothing() {
 
 #[test]
 fn a_store_that_never_returns_fails_the_recording_and_keeps_the_spool() {
-    let server = S3Server::start(&["ivs-recordings"]);
-    let proxy = Proxy::start(
-        server
-            .endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap(),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let spool = dir.path().join("spool");
-    let config = config(dir.path());
+    // `_dir` keeps the folder (and the spool in it) alive until the end of the test.
+    let Rig {
+        server,
+        proxy,
+        dir: _dir,
+        spool,
+        config,
+    } = Rig::new();
     let child = spawn_record(&proxy.endpoint(), &spool, 3, &config);
     std::thread::sleep(Duration::from_secs(2));
     proxy.down();

@@ -185,37 +185,10 @@ fn resolution_classes_pick_a_rendition_size_or_the_source() {
 
 #[test]
 fn objects_are_written_in_d13_order() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = Store::new(StoreLocation::Memory);
-    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
-    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
-    let mut request = CreateRecordingConfigurationRequest::for_bucket("ivs-recordings");
-    request.thumbnail_configuration = Some(
-        serde_json::from_str(r#"{"targetIntervalSeconds":3,"storage":["SEQUENTIAL","LATEST"]}"#)
-            .unwrap(),
+    let (outcome, store) = record_in_memory(
+        r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"targetIntervalSeconds":3,"storage":["SEQUENTIAL","LATEST"]}}"#,
     );
-    let configuration = request
-        .into_configuration(
-            "arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into(),
-        )
-        .unwrap();
-    let started = time::macros::datetime!(2024-09-01 00:05:07 UTC);
-    let request = RecordRequest {
-        input: sample("720p30-gop2s.mp4"),
-        realtime: false,
-        channel,
-        configuration,
-        bucket: store.bucket("ivs-recordings").unwrap(),
-        clock: Arc::new(FixedClock(started)),
-        progress: None,
-        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
-    };
-    let outcome = std::thread::scope(|s| {
-        s.spawn(|| record_file(request, runtime.handle()))
-            .join()
-            .unwrap()
-    })
-    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(outcome.result, RecordingResult::Ended);
     let prefix = outcome.prefix.as_str();
     assert!(
@@ -376,32 +349,9 @@ fn assert_d13_order(keys: &[String]) {
 
 #[test]
 fn thumbnails_only_decode_what_they_need() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = Store::new(StoreLocation::Memory);
-    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
-    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
-    let configuration = CreateRecordingConfigurationRequest::from_json(
+    let (outcome, _) = record_in_memory(
         r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"renditionConfiguration":{"renditionSelection":"NONE"},"thumbnailConfiguration":{"targetIntervalSeconds":3}}"#,
-    )
-    .unwrap()
-    .into_configuration("arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into())
-    .unwrap();
-    let request = RecordRequest {
-        input: sample("720p30-gop2s.mp4"),
-        realtime: false,
-        channel,
-        configuration,
-        bucket: store.bucket("ivs-recordings").unwrap(),
-        clock: Arc::new(FixedClock(time::macros::datetime!(2024-09-01 00:05:07 UTC))),
-        progress: None,
-        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
-    };
-    let outcome = std::thread::scope(|s| {
-        s.spawn(|| record_file(request, runtime.handle()))
-            .join()
-            .unwrap()
-    })
-    .unwrap();
+    );
     assert_eq!(outcome.thumbnails, 4);
     assert_eq!(outcome.sampler.packets, 360);
     assert!(outcome.sampler.decoded < 360 / 2, "{:?}", outcome.sampler);
@@ -424,4 +374,36 @@ fn thumbnails_only_decode_what_they_need() {
             "events/recording-ended.json"
         ]
     );
+}
+
+/// Records the 720p sample through the library into a memory store with the configuration
+/// `json`, a STANDARD channel `AbCdEfGh1234` and the clock stopped at 2024-09-01 00:05:07 UTC.
+fn record_in_memory(json: &str) -> (ivs_recorder::recording::RecordOutcome, Store) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::new(StoreLocation::Memory);
+    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
+    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
+    let configuration = CreateRecordingConfigurationRequest::from_json(json)
+        .unwrap()
+        .into_configuration(
+            "arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into(),
+        )
+        .unwrap();
+    let request = RecordRequest {
+        input: sample("720p30-gop2s.mp4"),
+        realtime: false,
+        channel,
+        configuration,
+        bucket: store.bucket("ivs-recordings").unwrap(),
+        clock: Arc::new(FixedClock(time::macros::datetime!(2024-09-01 00:05:07 UTC))),
+        progress: None,
+        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
+    };
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| record_file(request, runtime.handle()))
+            .join()
+            .unwrap()
+    })
+    .unwrap();
+    (outcome, store)
 }
