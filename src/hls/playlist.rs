@@ -41,6 +41,9 @@ pub struct SegmentEntry {
     pub gops: Vec<GopEntry>,
     /// Whether a new stream starts here (reconnects), preceded by `#EXT-X-DISCONTINUITY`.
     pub discontinuity: bool,
+    /// Wall-clock time between streams before this segment (merged reconnects, D9): added to its
+    /// PROGRAM-DATE-TIME so the gap shows while the media timeline stays media-only.
+    pub gap_ms: u64,
 }
 
 /// Everything a rendition playlist is rendered from.
@@ -72,9 +75,10 @@ impl PlaylistState<'_> {
         self.segments.iter().map(|s| s.duration_ms).sum()
     }
 
-    fn date_time_at(&self, media_ms: u64) -> String {
+    fn date_time_at(&self, media_ms: u64, gap_ms: u64) -> String {
+        let wall_ms = media_ms.saturating_add(gap_ms);
         let at = self.first_frame_at
-            + time::Duration::milliseconds(i64::try_from(media_ms).unwrap_or(i64::MAX));
+            + time::Duration::milliseconds(i64::try_from(wall_ms).unwrap_or(i64::MAX));
         program_date_time(at)
     }
 }
@@ -120,7 +124,7 @@ pub fn media_playlist(state: &PlaylistState<'_>) -> String {
         let _ = writeln!(
             out,
             "#EXT-X-PROGRAM-DATE-TIME:{}",
-            state.date_time_at(segment.start_ms)
+            state.date_time_at(segment.start_ms, segment.gap_ms)
         );
         let _ = writeln!(out, "#EXTINF:{},", seconds(segment.duration_ms));
         let _ = writeln!(out, "{}.ts", segment.index);
@@ -151,7 +155,7 @@ pub fn byte_range_playlist(state: &PlaylistState<'_>) -> String {
             let _ = writeln!(
                 out,
                 "#EXT-X-PROGRAM-DATE-TIME:{}",
-                state.date_time_at(gop.start_ms)
+                state.date_time_at(gop.start_ms, segment.gap_ms)
             );
             let _ = writeln!(out, "#EXTINF:{},", seconds(gop.duration_ms));
             let _ = writeln!(out, "#EXT-X-BYTERANGE:{}@{}", gop.length, gop.offset);
@@ -250,6 +254,7 @@ mod tests {
                     },
                 ],
                 discontinuity: false,
+                gap_ms: 0,
             },
             SegmentEntry {
                 index: 1,
@@ -262,6 +267,7 @@ mod tests {
                     length: 100,
                 }],
                 discontinuity: false,
+                gap_ms: 0,
             },
         ]
     }
@@ -390,6 +396,7 @@ mod tests {
             duration_ms: 11_200,
             gops: vec![],
             discontinuity: false,
+            gap_ms: 0,
         }];
         let state = PlaylistState {
             segments: &segments,

@@ -133,6 +133,22 @@ impl HlsPublisher {
         Ok(())
     }
 
+    /// The number the next stream's first segment takes (numbering continues across merged
+    /// reconnects).
+    pub fn next_segment_index(&self) -> u64 {
+        self.renditions
+            .iter()
+            .filter_map(|r| r.segments.last())
+            .map(|s| s.index + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Wall-clock time of the recording's first frame.
+    pub fn first_frame_at(&self) -> OffsetDateTime {
+        self.first_frame_at
+    }
+
     /// Sum of EXTINF of the first rendition (identical across renditions).
     pub fn duration_ms(&self) -> Option<u64> {
         self.renditions

@@ -32,6 +32,21 @@ struct OpenSegment {
     video_codec: Option<String>,
 }
 
+/// Where a stream's segments continue a recording: the first stream starts at segment 0 and media
+/// time 0; a stream merged after a reconnect (D9) continues the numbering and the media timeline,
+/// starts with a discontinuity and carries the wall-clock gap for PROGRAM-DATE-TIME.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Continuation {
+    /// Number of this stream's first segment.
+    pub first_index: u64,
+    /// Media time recorded before this stream, in ms.
+    pub media_offset_ms: u64,
+    /// Wall-clock time lost between streams so far, in ms.
+    pub gap_ms: u64,
+    /// Whether the first segment follows another stream (`#EXT-X-DISCONTINUITY`).
+    pub discontinuity: bool,
+}
+
 /// Segments one rendition.
 pub struct RenditionSegments {
     video: TsStream,
@@ -44,6 +59,8 @@ pub struct RenditionSegments {
     pending_audio: VecDeque<ffmpeg::Packet>,
     audio_base: Option<TimeBase>,
     video_base: TimeBase,
+    continuation: Continuation,
+    first_index: u64,
 }
 
 impl std::fmt::Debug for RenditionSegments {
@@ -56,8 +73,14 @@ impl std::fmt::Debug for RenditionSegments {
 }
 
 impl RenditionSegments {
-    /// Segments for `video` (and `audio`), whose media time starts at `video_origin` (video ticks).
-    pub fn new(video: TsStream, audio: Option<TsStream>, video_origin: i64) -> Self {
+    /// Segments for `video` (and `audio`), whose media time starts at `video_origin` (video ticks),
+    /// continuing a recording as `continuation` says.
+    pub fn new(
+        video: TsStream,
+        audio: Option<TsStream>,
+        video_origin: i64,
+        continuation: Continuation,
+    ) -> Self {
         let video_base = time_base(video.time_base);
         let audio_origin = audio.as_ref().map_or(0, |audio| {
             let audio_base = time_base(audio.time_base);
@@ -66,7 +89,9 @@ impl RenditionSegments {
             audio_base.ticks_at_or_after_millis(millis)
         });
         Self {
-            segmenter: Segmenter::new(video_base, 0),
+            segmenter: Segmenter::new(video_base, continuation.first_index),
+            continuation,
+            first_index: continuation.first_index,
             audio_base: audio.as_ref().map(|a| time_base(a.time_base)),
             video_base,
             video,
@@ -160,16 +185,18 @@ impl RenditionSegments {
         };
         let bytes = open.muxer.finish()?;
         let size = bytes.len() as u64;
-        let end_ms = self.segmenter.media_millis(end_pts);
+        let media_offset = self.continuation.media_offset_ms;
+        let end_ms = self.segmenter.media_millis(end_pts) + media_offset;
         let mut gops = Vec::with_capacity(open.gops.len());
         for (n, &(pts, offset)) in open.gops.iter().enumerate() {
             let (next_ms, next_offset) = match open.gops.get(n + 1) {
-                Some(&(next_pts, next_offset)) => {
-                    (self.segmenter.media_millis(next_pts), next_offset)
-                }
+                Some(&(next_pts, next_offset)) => (
+                    self.segmenter.media_millis(next_pts) + media_offset,
+                    next_offset,
+                ),
                 None => (end_ms, size),
             };
-            let start_ms = self.segmenter.media_millis(pts);
+            let start_ms = self.segmenter.media_millis(pts) + media_offset;
             gops.push(GopEntry {
                 start_ms,
                 duration_ms: next_ms.saturating_sub(start_ms),
@@ -184,7 +211,8 @@ impl RenditionSegments {
                 start_ms,
                 duration_ms: end_ms.saturating_sub(start_ms),
                 gops,
-                discontinuity: false,
+                discontinuity: self.continuation.discontinuity && open.index == self.first_index,
+                gap_ms: self.continuation.gap_ms,
             },
             bytes,
             video_codec: open.video_codec,

@@ -1,9 +1,32 @@
-//! Inputs: where compressed packets come from. `file` reads a media file; RTMP ingest comes later
-//! and yields the same [`InputInfo`] and packet stream.
+//! Inputs: where compressed packets come from. `file` reads a media file; `live` turns the
+//! messages of an RTMP publisher into the same [`InputInfo`] and packet stream; `flv` reads the
+//! FLV tag bodies RTMP carries.
 
 mod file;
 
 pub use file::{FileInput, InputError};
+
+/// A stream of packets the recorder reads to its end.
+pub trait PacketSource {
+    /// Why reading stopped early.
+    type Error: std::error::Error;
+    /// What the input holds.
+    fn info(&self) -> &InputInfo;
+    /// The next video or audio packet, `None` at the end.
+    fn next_packet(&mut self) -> Result<Option<InputPacket>, Self::Error>;
+}
+
+impl PacketSource for FileInput {
+    type Error = InputError;
+
+    fn info(&self) -> &InputInfo {
+        FileInput::info(self)
+    }
+
+    fn next_packet(&mut self) -> Result<Option<InputPacket>, InputError> {
+        FileInput::next_packet(self)
+    }
+}
 
 use ffmpeg_next as ffmpeg;
 

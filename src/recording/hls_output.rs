@@ -13,7 +13,7 @@ use crate::hls::codecs;
 use crate::hls::mux::{MuxError, TsStream};
 use crate::hls::playlist::Variant;
 use crate::hls::publisher::{HlsPublisher, PublishedRendition};
-use crate::hls::rendition::{FinishedSegment, RenditionSegments};
+use crate::hls::rendition::{Continuation, FinishedSegment, RenditionSegments};
 use crate::ids::ChannelArn;
 use crate::ingest::{InputInfo, extradata};
 use crate::ladder::{AudioSource, Rendition, VideoSource};
@@ -95,14 +95,34 @@ impl std::fmt::Debug for HlsOutput {
 }
 
 impl HlsOutput {
-    /// Starts output of `info`'s streams; media time 0 is the video pts `origin`.
+    /// Starts output of `info`'s streams; this stream's media time 0 is the video pts `origin`.
+    /// With `previous` (the publisher of the recording's earlier streams, D9), segment numbers and
+    /// the media timeline continue after a discontinuity; `stream_started_at` (the wall-clock time
+    /// of this stream's first frame) then places its PROGRAM-DATE-TIMEs.
     pub fn start(
         setup: HlsSetup,
         info: &InputInfo,
         origin: i64,
+        previous: Option<HlsPublisher>,
+        stream_started_at: OffsetDateTime,
         store: ArtifactSender,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, HlsError> {
+        let continuation = previous
+            .as_ref()
+            .map_or_else(Continuation::default, |publisher| {
+                let media_offset_ms = publisher.duration_ms().unwrap_or(0);
+                let wall_ms = (stream_started_at - publisher.first_frame_at()).whole_milliseconds();
+                let gap_ms = u64::try_from(wall_ms)
+                    .unwrap_or(0)
+                    .saturating_sub(media_offset_ms);
+                Continuation {
+                    first_index: publisher.next_segment_index(),
+                    media_offset_ms,
+                    gap_ms,
+                    discontinuity: true,
+                }
+            });
         let source_audio = info
             .audio
             .as_ref()
@@ -197,18 +217,20 @@ impl HlsOutput {
             };
             published.push(PublishedRendition::new(variant, video_codec, audio_codec));
             renditions.push(RenditionOutput {
-                segments: RenditionSegments::new(video, audio_stream, origin),
+                segments: RenditionSegments::new(video, audio_stream, origin, continuation),
                 encoder,
                 audio: route,
             });
         }
-        let publisher = HlsPublisher::new(
-            setup.prefix,
-            &setup.channel.channel_id,
-            &setup.channel.account_id,
-            setup.first_frame_at,
-            published,
-        );
+        let publisher = previous.unwrap_or_else(|| {
+            HlsPublisher::new(
+                setup.prefix,
+                &setup.channel.channel_id,
+                &setup.channel.account_id,
+                setup.first_frame_at,
+                published,
+            )
+        });
         Ok(Self {
             renditions,
             decoder,
@@ -269,13 +291,14 @@ impl HlsOutput {
         Ok(())
     }
 
-    /// Flushes encoders, closes the last segments at `end_pts` and publishes the final
-    /// playlists; returns the recorded duration (sum of EXTINF) in ms.
-    pub fn finish(
+    /// Ends this stream: flushes encoders and publishes the last segments, closed at `end_pts`.
+    /// Returns the publisher, which a merged reconnect continues and
+    /// [`HlsPublisher::finish`] ends.
+    pub fn end_stream(
         mut self,
         end_pts: i64,
         on_frame: &mut dyn FnMut(&VideoFrame, i64),
-    ) -> Result<u64, HlsError> {
+    ) -> Result<HlsPublisher, HlsError> {
         if let Some(mut decoder) = self.decoder.take() {
             let mut failure = None;
             let drained = decoder.drain(&mut |frame: &mut VideoFrame| {
@@ -309,8 +332,7 @@ impl HlsOutput {
             let finished = self.renditions[index].segments.finish(end_pts)?;
             self.publish(index, finished)?;
         }
-        self.publisher.finish(&self.store, self.clock.as_ref())?;
-        Ok(self.publisher.duration_ms().unwrap_or(0))
+        Ok(self.publisher)
     }
 
     /// Encodes one decoded source frame into every transcoded rung, each scaled from the

@@ -6,33 +6,23 @@
 //!
 //! Media work runs on the calling thread (demux, decode, encode; x264 and the decoder add their
 //! own threads) and a thumbnail thread (scale, JPEG); storage runs on the async runtime behind one
-//! ordered writer.
+//! ordered writer. The recording itself is a [`Recording`] holding one stream.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use super::hls_output::HlsSetup;
-use super::media::{Outputs, Sampling, record_media};
-use super::metadata::{Ending, RecordingFacts};
-use crate::ids::{ChannelArn, new_recording_id};
+use super::session::{Recording, RecordingTarget};
+use crate::ids::ChannelArn;
 use crate::ingest::{FileInput, InputError, InputInfo};
-use crate::ladder::{Ladder, Rendition, SourceVideo, VideoSource};
+use crate::ladder::Rendition;
 use crate::layout::RecordingPrefix;
-use crate::model::{Channel, ChannelType, RecordingConfiguration, ValidationError};
+use crate::model::{Channel, RecordingConfiguration, ValidationError};
 use crate::pipeline::decode::{DecodeError, VideoDecoder};
-use crate::storage::{
-    Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport, WriterPolicy,
-};
-use crate::thumbnail::worker::{ThumbnailTargets, ThumbnailWorker};
+use crate::storage::{Bucket, StorageError, WriteReport, WriterPolicy};
 use crate::thumbnail::{SamplerStats, ThumbnailError};
-use crate::time::{Clock, rfc3339_seconds};
-
-/// Decoder threads for the thumbnail path (the JPEG thread takes the other core).
-const DECODER_THREADS: usize = 1;
-/// `recording_status_message` of a failed recording, as IVS writes it.
-const FAILURE_STATUS_MESSAGE: &str = "InternalServerException";
+use crate::time::Clock;
 
 /// Everything one `record` run needs.
 pub struct RecordRequest {
@@ -123,169 +113,60 @@ pub struct RecordOutcome {
     pub written: WriteReport,
 }
 
-/// What the input and configuration decide before recording starts.
-struct Plan {
-    info: InputInfo,
-    renditions: Vec<Rendition>,
-    thumbnail_size: (u32, u32),
-}
-
 /// Records `request.input`; blocks until everything is stored. Call outside async code, with
 /// `runtime` the Tokio runtime storage runs on.
 pub fn record_file(
     mut request: RecordRequest,
     runtime: &Handle,
 ) -> Result<RecordOutcome, RecordError> {
-    let channel_arn = ChannelArn::parse(&request.channel.arn)?;
+    ChannelArn::parse(&request.channel.arn)?;
     // A bucket that is missing or refuses our credentials is found before any media work.
     runtime.block_on(request.bucket.check())?;
     let mut input = FileInput::open(&request.input, request.realtime)?;
-    let plan = plan(&request, input.info().clone());
-    let thumbnails = &request.configuration.thumbnail_configuration;
-    // When the ladder decodes every frame, thumbnails take theirs from it (decode once);
-    // otherwise they get a gated decoder of their own.
-    let ladder_decodes = plan
-        .renditions
-        .iter()
-        .any(|r| matches!(r.video, VideoSource::Transcoded { .. }));
-    let decoder = if thumbnails.is_enabled() && !ladder_decodes {
-        Some(VideoDecoder::open(
-            plan.info.video.parameters.clone(),
-            DECODER_THREADS,
-        )?)
-    } else {
-        None
+    let info = input.info().clone();
+    let target = RecordingTarget {
+        channel: request.channel,
+        configuration: request.configuration,
+        bucket: request.bucket,
+        clock: request.clock,
+        writer_policy: request.writer_policy,
     };
-
-    let started = request.clock.now();
-    let prefix = RecordingPrefix::new(
-        &channel_arn.account_id,
-        &channel_arn.channel_id,
-        started,
-        &new_recording_id(),
-    );
-    let facts = RecordingFacts {
-        channel_arn: &request.channel.arn,
-        started_at: rfc3339_seconds(started),
-        renditions: &plan.renditions,
-        thumbnails,
-        thumbnail_size: plan.thumbnail_size,
-    };
-    let writer = ArtifactWriter::spawn(
-        request.bucket.clone(),
-        runtime,
-        request.writer_policy.clone(),
-    );
-    let store = writer.sender();
-    let worker = if thumbnails.is_enabled() {
-        let targets = ThumbnailTargets {
-            prefix: prefix.clone(),
-            sequential: thumbnails.keeps_sequence(),
-            latest: thumbnails.keeps_latest(),
-        };
-        match ThumbnailWorker::spawn(plan.thumbnail_size, targets, store.clone()) {
-            Ok(worker) => Some(worker),
-            Err(err) => {
-                // Nothing has been queued: stop the writer and report.
-                drop(finish_writer(writer, store, runtime));
-                return Err(err.into());
-            }
-        }
-    } else {
-        None
-    };
-    let opening = store
-        .send_blocking(Artifact::empty(prefix.ivs_check()))
-        .and_then(|()| {
-            store.send_blocking(Artifact::json(
-                prefix.recording_started(),
-                facts.started().to_json(),
-            ))
-        });
-    if let Err(err) = opening {
-        // The writer stopped: its own error says why.
-        return Err(finish_writer(writer, store, runtime)
-            .err()
-            .unwrap_or(err)
-            .into());
+    if target.configuration.thumbnail_configuration.is_enabled() {
+        // An input the thumbnail decoder cannot open is refused before anything is written.
+        drop(VideoDecoder::open(info.video.parameters.clone(), 1)?);
     }
-    let sampling = Sampling {
-        decoder,
-        worker,
-        interval_seconds: thumbnails.target_interval_seconds,
-        keyframes_only: request.channel.channel_type == ChannelType::Basic,
-    };
-    let hls = (!plan.renditions.is_empty()).then(|| HlsSetup {
-        renditions: plan.renditions.clone(),
-        prefix: prefix.clone(),
-        channel: channel_arn.clone(),
-        first_frame_at: started,
-    });
-    let outputs = Outputs {
-        sampling,
-        hls,
-        store: store.clone(),
-        clock: request.clock.clone(),
-    };
-    let media = record_media(&mut input, &plan.info, outputs, request.progress.as_mut());
-
-    let (ending, result) = match &media.failure {
-        None => (Ending::Ended, RecordingResult::Ended),
-        Some(reason) => (
-            Ending::Failed(FAILURE_STATUS_MESSAGE.to_owned()),
-            RecordingResult::Failed {
-                reason: reason.clone(),
-            },
-        ),
-    };
-    let end_key = match result {
-        RecordingResult::Ended => prefix.recording_ended(),
-        RecordingResult::Failed { .. } => prefix.recording_failed(),
-    };
-    let ended = facts.ended(
-        rfc3339_seconds(request.clock.now()),
-        media.duration_ms,
-        ending,
-    );
-    let queued = store.send_blocking(Artifact::json(end_key, ended.to_json()));
-    let written = finish_writer(writer, store, runtime)?;
-    queued?;
+    let mut recording = Recording::open(&target, &info, runtime)?;
+    let started_at = recording.started_at();
+    let stream = recording.record_stream(&mut input, started_at, request.progress.as_mut());
+    if !stream.had_keyframe {
+        recording.fail(format!("{} has no decodable video keyframe", info.source));
+    } else if let Some(reason) = truncation(&info, recording.duration_ms()) {
+        recording.fail(reason);
+    }
+    let closed = recording.finish()?;
     Ok(RecordOutcome {
-        location: request.bucket.describe(prefix.as_str()),
-        prefix,
-        result,
-        duration_ms: media.duration_ms,
-        renditions: plan.renditions,
-        thumbnail_size: plan.thumbnail_size,
-        thumbnails: media.thumbnails,
-        sampler: media.sampler,
-        written,
+        prefix: closed.prefix,
+        location: closed.location,
+        result: closed.result,
+        duration_ms: closed.media.duration_ms,
+        renditions: closed.plan.renditions,
+        thumbnail_size: closed.plan.thumbnail_size,
+        thumbnails: closed.media.thumbnails,
+        sampler: closed.media.sampler,
+        written: closed.written,
     })
 }
 
-fn finish_writer(
-    writer: ArtifactWriter,
-    store: ArtifactSender,
-    runtime: &Handle,
-) -> Result<WriteReport, StorageError> {
-    drop(store);
-    runtime.block_on(writer.finish())
-}
-
-fn plan(request: &RecordRequest, info: InputInfo) -> Plan {
-    let source = SourceVideo {
-        width: info.video.width,
-        height: info.video.height,
-        frame_rate: info.video.frame_rate,
-    };
-    let channel = &request.channel;
-    let ladder = Ladder::plan(channel.channel_type, channel.preset, source);
-    let config = &request.configuration;
-    let renditions = ladder.select(channel.channel_type, &config.rendition_configuration);
-    let thumbnail_size = ladder.thumbnail_size(config.thumbnail_configuration.resolution, source);
-    Plan {
-        info,
-        renditions,
-        thumbnail_size,
-    }
+/// A file whose media stops well short of the duration its container declares was cut off.
+fn truncation(info: &InputInfo, duration_ms: u64) -> Option<String> {
+    let declared = u64::try_from(info.declared_duration_ms?).ok()?;
+    let tolerance = (declared / 50).max(1000);
+    (declared > duration_ms + tolerance).then(|| {
+        format!(
+            "{} ends after {:.3} s of media but its container declares {:.3} s: the file is truncated or corrupt",
+            info.source,
+            duration_ms as f64 / 1000.0,
+            declared as f64 / 1000.0,
+        )
+    })
 }

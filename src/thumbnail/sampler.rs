@@ -8,7 +8,6 @@ use ffmpeg_next as ffmpeg;
 use super::decode_gate::{DecodeGate, DecodeStep, PacketTiming};
 use super::schedule::ThumbnailSchedule;
 use crate::pipeline::decode::{VideoDecoder, frame_pts};
-use crate::time::TimeBase;
 
 /// A frame chosen as thumbnail `number`.
 pub struct SampledFrame {
@@ -60,15 +59,8 @@ impl std::fmt::Debug for ThumbnailSampler {
 }
 
 impl ThumbnailSampler {
-    /// A sampler whose first boundary is `start` (the first keyframe's pts). `keyframes_only`
-    /// is the BASIC rule (D7).
-    pub fn new(
-        decoder: VideoDecoder,
-        start: i64,
-        interval_seconds: u32,
-        time_base: TimeBase,
-        keyframes_only: bool,
-    ) -> Self {
+    /// A sampler taking frames on `schedule`. `keyframes_only` is the BASIC rule (D7).
+    pub fn new(decoder: VideoDecoder, schedule: ThumbnailSchedule, keyframes_only: bool) -> Self {
         Self {
             decoder,
             gate: if keyframes_only {
@@ -76,7 +68,7 @@ impl ThumbnailSampler {
             } else {
                 DecodeGate::every_frame()
             },
-            schedule: ThumbnailSchedule::new(start, interval_seconds, time_base),
+            schedule,
             stats: SamplerStats::default(),
         }
     }
@@ -113,6 +105,11 @@ impl ThumbnailSampler {
         }
         self.stats.taken += sampled.len() as u64;
         sampled
+    }
+
+    /// Thumbnails this sampler has taken.
+    pub fn taken(&self) -> u64 {
+        self.schedule.taken()
     }
 
     /// What sampling has cost so far.

@@ -14,6 +14,7 @@ pub struct ThumbnailSchedule {
     interval_millis: i64,
     time_base: TimeBase,
     next_boundary_index: i64,
+    first_number: u64,
     taken: u64,
 }
 
@@ -26,8 +27,16 @@ impl ThumbnailSchedule {
             interval_millis: i64::from(interval_seconds) * 1000,
             time_base,
             next_boundary_index: 0,
+            first_number: 0,
             taken: 0,
         }
+    }
+
+    /// The same schedule numbering its thumbnails from `first` (a stream merged into a recording
+    /// continues the thumbnail numbers, D9).
+    pub fn numbered_from(mut self, first: u64) -> Self {
+        self.first_number = first;
+        self
     }
 
     fn boundary(&self, index: i64) -> i64 {
@@ -52,7 +61,7 @@ impl ThumbnailSchedule {
         if !self.wants(pts) {
             return None;
         }
-        let number = self.taken;
+        let number = self.first_number + self.taken;
         self.taken += 1;
         // The first boundary strictly after `pts`.
         let elapsed_millis = self.time_base.ticks_to_millis(pts - self.start).max(0);
@@ -64,7 +73,7 @@ impl ThumbnailSchedule {
         Some(number)
     }
 
-    /// How many thumbnails have been taken.
+    /// How many thumbnails this schedule has taken.
     pub fn taken(&self) -> u64 {
         self.taken
     }
