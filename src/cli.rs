@@ -27,6 +27,52 @@ pub enum Command {
     Record(RecordArgs),
     /// Upload what a recording left in its spool when the store stayed unreachable.
     FlushSpool(FlushSpoolArgs),
+    /// Be the RTMP ingest: record every publisher live, as IVS does.
+    Serve(ServeArgs),
+}
+
+/// `ivs-recorder serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A JSON file listing channels: `name`, `type`, `preset`, `streamKey` (generated when
+    /// absent) and `recordingConfiguration` (a CreateRecordingConfiguration body; absent = not
+    /// recorded). Without it: one STANDARD channel with the default recording configuration.
+    #[arg(long, value_name = "FILE")]
+    pub channels: Option<PathBuf>,
+    /// Where RTMP listens.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:1935")]
+    pub rtmp_listen: std::net::SocketAddr,
+    /// Append every event (EventBridge shape) to this file, one JSON object a line.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Seconds without data from a publisher before its session ends.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub starvation_timeout: u64,
+    /// Where and how objects are stored.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+impl ServeArgs {
+    /// The channels to serve, validated.
+    pub fn channels(
+        &self,
+        region: &str,
+    ) -> Result<Vec<crate::live::channels::LiveChannel>, SetupError> {
+        let Some(path) = &self.channels else {
+            return Ok(vec![crate::live::channels::default_channel(region)]);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadChannels {
+            path: path.clone(),
+            source,
+        })?;
+        crate::live::channels::parse_channels(&text, region).map_err(|source| {
+            SetupError::InvalidChannels {
+                path: path.clone(),
+                source,
+            }
+        })
+    }
 }
 
 /// `ivs-recorder record`.
@@ -118,6 +164,23 @@ impl StorageArgs {
 /// Why arguments could not be turned into a recording setup.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// The channels file could not be read.
+    #[error("cannot read the channels file {}", path.display())]
+    ReadChannels {
+        /// The file given.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The channels file breaks a rule.
+    #[error("invalid channels file {}: {source}", path.display())]
+    InvalidChannels {
+        /// The file given.
+        path: PathBuf,
+        /// The rule broken.
+        source: ValidationError,
+    },
     /// The configuration file could not be read.
     #[error("cannot read the recording configuration {}", path.display())]
     ReadConfig {
@@ -195,7 +258,7 @@ mod tests {
         argv.extend_from_slice(extra);
         match Cli::parse_from(argv).command {
             Command::Record(args) => args,
-            Command::FlushSpool(_) => unreachable!("parsed a record command"),
+            _ => unreachable!("parsed a record command"),
         }
     }
 

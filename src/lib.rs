@@ -34,6 +34,7 @@
 //! - [`transcode`]: x264 rungs and AAC re-encoding for the ladders.
 //! - [`hls`]: segments, playlists and masters.
 //! - [`recording`]: one recording from input to stored objects; its metadata JSON.
+//! - [`live`]: `serve`: RTMP ingest, live recording with the reconnect window, sessions, events.
 //! - [`storage`]: store locations, the ordered writer and its spool.
 //! - [`cli`], [`progress`]: the command line.
 
@@ -45,6 +46,7 @@ pub mod ids;
 pub mod ingest;
 pub mod ladder;
 pub mod layout;
+pub mod live;
 pub mod media;
 pub mod model;
 pub mod pipeline;

@@ -1,14 +1,15 @@
 //! The `ivs-recorder` binary: parses arguments, runs the library, maps the outcome to an exit code.
 //!
-//! Exit codes: 0 recorded; 1 the recording failed or could not be made; 2 invalid arguments or
-//! recording configuration (nothing written).
+//! Exit codes: 0 recorded (or, for `serve`, shut down cleanly); 1 the recording failed or could
+//! not be made; 2 invalid arguments, channels or recording configuration (nothing written).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs};
+use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs, ServeArgs};
+use ivs_recorder::live::ServeConfig;
 use ivs_recorder::progress::TerminalProgress;
 use ivs_recorder::recording::{
     ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
@@ -17,17 +18,57 @@ use ivs_recorder::storage::Store;
 use ivs_recorder::time::SystemClock;
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `serve` logs one line per session event by default; the batch commands only warnings.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("IVS_RECORDER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Record(args) => record(&args),
         Command::FlushSpool(args) => flush_spool(&args),
+        Command::Serve(args) => serve(&args),
+    }
+}
+
+fn serve(args: &ServeArgs) -> ExitCode {
+    let region = ivs_recorder::ids::region_from_env();
+    let channels = match args.channels(&region) {
+        Ok(channels) => channels,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = || -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        let config = ServeConfig {
+            channels,
+            rtmp_listen: args.rtmp_listen,
+            store: Store::new(args.storage.location()),
+            writer_policy: args.storage.writer_policy(),
+            events_file: args.events.clone(),
+            starvation_timeout: std::time::Duration::from_secs(args.starvation_timeout),
+            region,
+            clock: Arc::new(SystemClock),
+        };
+        ivs_recorder::live::serve(config, &runtime)?;
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -88,9 +88,10 @@ pub fn parse_video(body: &[u8]) -> Result<VideoTag<'_>, FlvError> {
     let &first = body.first().ok_or(FlvError::Empty("video"))?;
     if first & 0x80 != 0 {
         // Enhanced RTMP: a FourCC names the codec (hvc1, av01, vp09…), never plain H.264.
-        let fourcc = body
-            .get(1..5)
-            .map_or_else(|| "unknown".to_owned(), |c| String::from_utf8_lossy(c).into());
+        let fourcc = body.get(1..5).map_or_else(
+            || "unknown".to_owned(),
+            |c| String::from_utf8_lossy(c).into(),
+        );
         return Err(FlvError::VideoCodec(fourcc));
     }
     let frame_type = first >> 4;

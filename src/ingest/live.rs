@@ -184,7 +184,7 @@ impl LiveInput {
         });
         let audio_frame_ms = aac
             .as_ref()
-            .map_or(21, |(_, c)| 1024_000 / i64::from(c.sample_rate.max(1)));
+            .map_or(21, |(_, c)| 1_024_000 / i64::from(c.sample_rate.max(1)));
         let probed = ProbedStream {
             video_codec: codecs::avc1(&avcc).unwrap_or_else(|| "avc1.4D401F".to_owned()),
             width,
@@ -431,19 +431,21 @@ fn decode_size(
     packet.set_pts(Some(0));
     packet.set_dts(Some(0));
     packet.set_flags(ffmpeg::packet::Flags::KEY);
-    let mut size = None;
+    let size = std::cell::Cell::new(None);
     let mut on_frame = |frame: &mut ffmpeg::util::frame::video::Video| {
-        size.get_or_insert((frame.width(), frame.height()));
+        if size.get().is_none() {
+            size.set(Some((frame.width(), frame.height())));
+        }
     };
     decoder
         .decode(&packet, &mut on_frame)
         .map_err(|err| undecodable(crate::recording::media::error_chain(&err)))?;
-    if size.is_none() {
+    if size.get().is_none() {
         decoder
             .drain(&mut on_frame)
             .map_err(|err| undecodable(crate::recording::media::error_chain(&err)))?;
     }
-    match size {
+    match size.get() {
         Some((width, height)) if width > 0 && height > 0 => Ok((width, height)),
         _ => Err(undecodable("it produced no picture".to_owned())),
     }

@@ -3,6 +3,8 @@
 //! FLV tag bodies RTMP carries.
 
 mod file;
+pub mod flv;
+pub mod live;
 
 pub use file::{FileInput, InputError};
 

@@ -1,0 +1,195 @@
+//! Live ingest (`ivs-recorder serve`): RTMP publishers recorded while they stream, reconnects
+//! merged within the recording's window, stream sessions and EventBridge-shaped events.
+//!
+//! - [`channels`]: the channels served (the `--channels` file or the default one).
+//! - [`rtmp`]: the RTMP server (tokio + `rml_rtmp`), one task per connection.
+//! - [`registry`]: stream key → channel; refuses unknown keys and second publishers.
+//! - [`recorder`]: one thread per channel recording its publishes, with the reconnect window.
+//! - [`limits`]: pure; ingest limits (D19) and merge eligibility (D10).
+//! - [`sessions`], [`events`]: the stream session records and the event log.
+
+pub mod channels;
+pub mod events;
+pub mod limits;
+pub mod recorder;
+pub mod registry;
+pub mod rtmp;
+pub mod sessions;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use self::channels::LiveChannel;
+use self::events::{EventLog, EventsFileError};
+use self::recorder::RecorderContext;
+use self::registry::{INGEST_APP, IngestRegistry};
+use self::rtmp::{ConnectionSettings, serve_rtmp};
+use self::sessions::SessionRegistry;
+use crate::ids::DEFAULT_ACCOUNT_ID;
+use crate::storage::{Store, WriterPolicy};
+use crate::time::Clock;
+
+/// Everything `serve` needs.
+#[derive(Debug)]
+pub struct ServeConfig {
+    /// The channels to ingest.
+    pub channels: Vec<LiveChannel>,
+    /// Where RTMP listens.
+    pub rtmp_listen: SocketAddr,
+    /// Where recordings go.
+    pub store: Store,
+    /// Retries, spool and deadline for store outages.
+    pub writer_policy: WriterPolicy,
+    /// JSON-lines file of events.
+    pub events_file: Option<PathBuf>,
+    /// No data for this long ends a session.
+    pub starvation_timeout: Duration,
+    /// Region of ARNs and events.
+    pub region: String,
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why `serve` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The RTMP address could not be bound.
+    #[error("cannot listen for RTMP on {address}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The events file could not be opened.
+    #[error(transparent)]
+    Events(#[from] EventsFileError),
+}
+
+/// The ingest URL of `stream_key` on a server listening at `address`.
+pub fn ingest_url(address: SocketAddr, stream_key: &str) -> String {
+    let host = if address.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        address.ip().to_string()
+    };
+    format!("rtmp://{host}:{}/{INGEST_APP}/{stream_key}", address.port())
+}
+
+/// Serves until SIGINT or SIGTERM, then finalises every live recording and returns.
+pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
+    let sessions = SessionRegistry::default();
+    let events = EventLog::new(
+        config.events_file.as_deref(),
+        sessions.clone(),
+        DEFAULT_ACCOUNT_ID,
+        &config.region,
+    )?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(config.rtmp_listen))
+        .map_err(|source| ServeError::Bind {
+            address: config.rtmp_listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Bind {
+        address: config.rtmp_listen,
+        source,
+    })?;
+    let context = RecorderContext {
+        runtime: runtime.handle().clone(),
+        store: Arc::new(config.store),
+        writer_policy: config.writer_policy,
+        clock: config.clock,
+        events,
+        sessions,
+    };
+    let registry = Arc::new(IngestRegistry::new(config.channels, &context));
+    println!("ivs-recorder: RTMP ingest listening on {address}");
+    for live in registry.channels() {
+        let recording = live.recording.as_ref().map_or_else(
+            || "not recorded".to_owned(),
+            |c| {
+                let bucket = c
+                    .destination_configuration
+                    .s3
+                    .as_ref()
+                    .map_or("", |s3| s3.bucket_name.as_str());
+                format!("records to bucket {bucket}")
+            },
+        );
+        println!(
+            "  channel {} ({}, {}, {recording}): {}",
+            live.channel.name,
+            live.channel.arn,
+            live.channel.channel_type,
+            ingest_url(address, &live.stream_key)
+        );
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = ConnectionSettings {
+        starvation_timeout: config.starvation_timeout,
+    };
+    runtime.block_on(async {
+        let server = tokio::spawn(serve_rtmp(
+            listener,
+            Arc::clone(&registry),
+            settings,
+            stopped,
+        ));
+        let signal = shutdown_signal().await;
+        tracing::info!("{signal}: closing every connection and finalising live recordings");
+        let _ = stop.send(true);
+        let _ = server.await;
+    });
+    registry.close();
+    tracing::info!("every recording is finalised");
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM; names the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_urls_name_a_reachable_host() {
+        assert_eq!(
+            ingest_url("0.0.0.0:1935".parse().unwrap(), "sk_1"),
+            "rtmp://localhost:1935/app/sk_1"
+        );
+        assert_eq!(
+            ingest_url("127.0.0.1:41000".parse().unwrap(), "k"),
+            "rtmp://127.0.0.1:41000/app/k"
+        );
+    }
+}

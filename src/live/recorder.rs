@@ -1,0 +1,495 @@
+//! The recorder of one live channel: a thread that takes the channel's publishes one after
+//! another, records each like a file, and applies the reconnect window (spec 5, D9, D10).
+//!
+//! After a stream ends its recording waits `recordingReconnectWindowSeconds`. A stream that
+//! arrives in time and is eligible continues it (same prefix, continuing numbers, a
+//! discontinuity); otherwise the waiting recording is finalised when its window runs out (or at
+//! shutdown) and the new stream starts a recording of its own. It emits the stream and recording
+//! events as it goes.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::Receiver;
+
+use super::channels::LiveChannel;
+use super::events::{Detail, EventLog, IvsEvent, LimitDetail, RecordingDetail, StreamDetail};
+use super::limits::{
+    Breach, IngestLimits, StreamProfile, bitrate_breach, merge_eligibility, resolution_breach,
+};
+use super::sessions::{IngestConfigurations, SessionRegistry};
+use crate::ids::random_alphanumeric;
+use crate::ingest::PacketSource;
+use crate::ingest::live::{LiveInput, LiveMessage};
+use crate::recording::media::error_chain;
+use crate::recording::{Recording, RecordingResult, RecordingTarget};
+use crate::storage::{Store, WriterPolicy};
+use crate::time::Clock;
+
+/// A publish handed to the channel's recorder.
+#[derive(Debug)]
+pub struct Publish {
+    /// `st-…`.
+    pub stream_id: String,
+    /// The publisher's media messages; closed when the publish ends.
+    pub messages: Receiver<LiveMessage>,
+}
+
+/// What every channel recorder shares.
+#[derive(Debug, Clone)]
+pub struct RecorderContext {
+    /// The runtime storage runs on.
+    pub runtime: Handle,
+    /// Where buckets live.
+    pub store: Arc<Store>,
+    /// Retries, spool and deadline for store outages.
+    pub writer_policy: WriterPolicy,
+    /// Wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Where events go.
+    pub events: EventLog,
+    /// The stream sessions.
+    pub sessions: SessionRegistry,
+}
+
+/// A running channel recorder.
+#[derive(Debug)]
+pub struct ChannelRecorder {
+    publishes: mpsc::Sender<Publish>,
+    thread: JoinHandle<()>,
+}
+
+impl ChannelRecorder {
+    /// Starts the recorder thread of `live`.
+    pub fn spawn(live: LiveChannel, context: RecorderContext) -> Self {
+        let (publishes, receiver) = mpsc::channel();
+        let name = format!("channel {}", live.channel.name);
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || ChannelLoop::new(live, context).run(&receiver))
+            .expect("the OS can start a thread");
+        Self { publishes, thread }
+    }
+
+    /// Hands a publish to the recorder; `false` when it has stopped.
+    pub fn publish(&self, publish: Publish) -> bool {
+        self.publishes.send(publish).is_ok()
+    }
+
+    /// Finalises what is recording or waiting in its window, now, and waits for it.
+    pub fn close(self) {
+        drop(self.publishes);
+        if let Err(panic) = self.thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// A recording between streams or recording one.
+struct OpenRecording {
+    recording: Recording,
+    session_id: String,
+    stream_ids: Vec<String>,
+    first: StreamProfile,
+    opened: Instant,
+    bucket: String,
+}
+
+/// A recording whose stream ended, waiting for its window to run out.
+struct Waiting {
+    open: OpenRecording,
+    deadline: Instant,
+}
+
+struct ChannelLoop {
+    live: LiveChannel,
+    context: RecorderContext,
+    limits: IngestLimits,
+    waiting: Option<Waiting>,
+    /// Recordings finalised in the background when their window runs out; dropping the sender
+    /// finalises them at once.
+    expiring: Vec<(mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+impl ChannelLoop {
+    fn new(live: LiveChannel, context: RecorderContext) -> Self {
+        let limits = IngestLimits::for_channel(live.channel.channel_type);
+        Self {
+            live,
+            context,
+            limits,
+            waiting: None,
+            expiring: Vec::new(),
+        }
+    }
+
+    fn run(mut self, publishes: &mpsc::Receiver<Publish>) {
+        loop {
+            let next = match &self.waiting {
+                None => publishes.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(waiting) => publishes
+                    .recv_timeout(waiting.deadline.saturating_duration_since(Instant::now())),
+            };
+            match next {
+                Ok(publish) => self.stream(publish),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(waiting) = self.waiting.take() {
+                        self.finalise(waiting.open);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if let Some(waiting) = self.waiting.take() {
+            self.finalise(waiting.open);
+        }
+        for (stop, thread) in self.expiring.drain(..) {
+            drop(stop);
+            let _ = thread.join();
+        }
+    }
+
+    fn stream(&mut self, publish: Publish) {
+        let stream_id = publish.stream_id.clone();
+        let source = format!("stream {stream_id} on channel {}", self.live.channel.name);
+        let mut input = match LiveInput::probe(
+            publish.messages,
+            source,
+            Some(self.limits.max_bitrate_bps),
+        ) {
+            Ok(input) => input,
+            Err(err) => {
+                tracing::warn!(stream = %stream_id, "closing the connection: {}", error_chain(&err));
+                self.stream_event(&stream_id, "Stream Failure", None, Some(err.to_string()));
+                self.end_session(&stream_id, false);
+                return;
+            }
+        };
+        let probed = input.probed().clone();
+        self.context
+            .sessions
+            .set_ingest(&stream_id, IngestConfigurations::from_probe(&probed, 0));
+        if let Some(breach) = resolution_breach(probed.width, probed.height) {
+            tracing::warn!(
+                stream = %stream_id,
+                "closing the connection: {}x{} is over the ingest resolution limit",
+                probed.width,
+                probed.height
+            );
+            self.limit_event(&stream_id, &breach);
+            self.end_session(&stream_id, false);
+            return;
+        }
+        self.stream_event(&stream_id, "Stream Start", None, None);
+        let stream_started_at = self.context.clock.now();
+        let mut open = self.recording_for(&stream_id, &input);
+        match &mut open {
+            Some(open) => {
+                open.recording
+                    .record_stream(&mut input, stream_started_at, None);
+            }
+            None => while let Ok(Some(_)) = input.next_packet() {},
+        }
+        if let Some(measured) = input.breach() {
+            if let Some(breach) = bitrate_breach(self.limits, measured.measured_bps) {
+                tracing::warn!(
+                    stream = %stream_id,
+                    "closing the connection: {} bps is over the channel's ingest bitrate limit",
+                    measured.measured_bps
+                );
+                self.limit_event(&stream_id, &breach);
+            }
+        } else if let Some(reason) = input.stopped_by() {
+            tracing::warn!(stream = %stream_id, "closing the connection: {reason}");
+        }
+        // Dropping the input closes the queue: the connection ends if it has not already.
+        drop(input);
+        self.end_session(&stream_id, true);
+        if let Some(open) = open {
+            let window = self
+                .live
+                .recording
+                .as_ref()
+                .map_or(0, |c| c.recording_reconnect_window_seconds);
+            if window == 0 || open.recording.failure().is_some() {
+                self.finalise(open);
+            } else {
+                self.waiting = Some(Waiting {
+                    open,
+                    deadline: Instant::now() + Duration::from_secs(u64::from(window)),
+                });
+            }
+        }
+    }
+
+    /// The recording this stream goes into: the waiting one when eligible, else a new one;
+    /// `None` when the channel does not record or the recording cannot start.
+    fn recording_for(&mut self, stream_id: &str, input: &LiveInput) -> Option<OpenRecording> {
+        let configuration = self.live.recording.clone()?;
+        let profile = StreamProfile::of(input.probed(), input.measured_bitrate_bps());
+        if let Some(waiting) = self.waiting.take() {
+            let open = waiting.open;
+            match merge_eligibility(
+                &open.first,
+                &profile,
+                open.stream_ids.len(),
+                open.opened.elapsed(),
+            ) {
+                Ok(()) => {
+                    let mut open = open;
+                    open.stream_ids.push(stream_id.to_owned());
+                    tracing::info!(
+                        stream = stream_id,
+                        prefix = open.recording.prefix().as_str(),
+                        "the stream continues the recording (reconnect window)"
+                    );
+                    self.recording_event(&open, stream_id, "Recording Start", "", 0);
+                    return Some(open);
+                }
+                Err(why) => {
+                    tracing::info!(
+                        stream = stream_id,
+                        "a new recording: the stream cannot continue the last one, {why}"
+                    );
+                    self.expire_later(open, waiting.deadline);
+                }
+            }
+        }
+        let bucket_name = configuration
+            .destination_configuration
+            .s3
+            .as_ref()
+            .map_or_else(String::new, |s3| s3.bucket_name.clone());
+        let bucket = match self.context.store.bucket(&bucket_name) {
+            Ok(bucket) => bucket,
+            Err(err) => {
+                self.start_failure(stream_id, &bucket_name, &error_chain(&err));
+                return None;
+            }
+        };
+        if let Err(err) = self.context.runtime.block_on(bucket.check()) {
+            self.start_failure(stream_id, &bucket_name, &error_chain(&err));
+            return None;
+        }
+        let target = RecordingTarget {
+            channel: self.live.channel.clone(),
+            configuration,
+            bucket,
+            clock: self.context.clock.clone(),
+            writer_policy: self.context.writer_policy.clone(),
+        };
+        match Recording::open(&target, input.info(), &self.context.runtime) {
+            Ok(recording) => {
+                let open = OpenRecording {
+                    recording,
+                    session_id: random_alphanumeric(16),
+                    stream_ids: vec![stream_id.to_owned()],
+                    first: profile,
+                    opened: Instant::now(),
+                    bucket: bucket_name,
+                };
+                self.recording_event(&open, stream_id, "Recording Start", "", 0);
+                Some(open)
+            }
+            Err(err) => {
+                self.start_failure(stream_id, &bucket_name, &error_chain(&err));
+                None
+            }
+        }
+    }
+
+    /// Finalises `open` at `deadline`, or at once when the channel closes.
+    fn expire_later(&mut self, open: OpenRecording, deadline: Instant) {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let events = self.context.events.clone();
+        let clock = self.context.clock.clone();
+        let channel = self.live.channel.clone();
+        let thread = std::thread::Builder::new()
+            .name("recording window".into())
+            .spawn(move || {
+                let _ = stopped.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+                finalise(open, &events, clock.as_ref(), &channel);
+            })
+            .expect("the OS can start a thread");
+        self.expiring.push((stop, thread));
+    }
+
+    fn finalise(&self, open: OpenRecording) {
+        finalise(
+            open,
+            &self.context.events,
+            self.context.clock.as_ref(),
+            &self.live.channel,
+        );
+    }
+
+    fn start_failure(&self, stream_id: &str, bucket: &str, why: &str) {
+        tracing::warn!(stream = stream_id, "the stream is not recorded: {why}");
+        self.context.events.emit(IvsEvent {
+            time: self.context.clock.now(),
+            channel_arn: self.live.channel.arn.clone(),
+            detail: Detail::Recording(RecordingDetail {
+                recording_status: "Recording Start Failure".to_owned(),
+                recording_status_reason: "ValidationException".to_owned(),
+                recording_s3_bucket_name: bucket.to_owned(),
+                recording_s3_key_prefix: String::new(),
+                recording_duration_ms: 0,
+                channel_name: self.live.channel.name.clone(),
+                stream_id: stream_id.to_owned(),
+                recording_session_id: String::new(),
+                recording_session_stream_ids: vec![stream_id.to_owned()],
+            }),
+        });
+    }
+
+    fn recording_event(
+        &self,
+        open: &OpenRecording,
+        stream_id: &str,
+        status: &str,
+        reason: &str,
+        duration_ms: u64,
+    ) {
+        self.context.events.emit(recording_event(
+            open,
+            &self.live.channel,
+            self.context.clock.now(),
+            stream_id,
+            status,
+            reason,
+            duration_ms,
+        ));
+    }
+
+    fn stream_event(
+        &self,
+        stream_id: &str,
+        name: &str,
+        code: Option<String>,
+        reason: Option<String>,
+    ) {
+        self.context.events.emit(IvsEvent {
+            time: self.context.clock.now(),
+            channel_arn: self.live.channel.arn.clone(),
+            detail: Detail::Stream(StreamDetail {
+                event_name: name.to_owned(),
+                channel_name: self.live.channel.name.clone(),
+                stream_id: stream_id.to_owned(),
+                code,
+                reason,
+            }),
+        });
+    }
+
+    fn limit_event(&self, stream_id: &str, breach: &Breach) {
+        self.context.events.emit(IvsEvent {
+            time: self.context.clock.now(),
+            channel_arn: self.live.channel.arn.clone(),
+            detail: Detail::Limit(LimitDetail {
+                limit_name: breach.limit_name.to_owned(),
+                limit_value: breach.limit_value,
+                exceeded_by: breach.exceeded_by,
+                limit_unit: breach.limit_unit.to_owned(),
+                channel_name: self.live.channel.name.clone(),
+                stream_id: stream_id.to_owned(),
+            }),
+        });
+    }
+
+    /// `Session Ended`, then `Stream End` when the stream had started.
+    fn end_session(&self, stream_id: &str, started: bool) {
+        self.stream_event(stream_id, "Session Ended", None, None);
+        if started {
+            self.stream_event(stream_id, "Stream End", None, None);
+        }
+        self.context
+            .sessions
+            .end(stream_id, self.context.clock.now());
+    }
+}
+
+fn recording_event(
+    open: &OpenRecording,
+    channel: &crate::model::Channel,
+    time: OffsetDateTime,
+    stream_id: &str,
+    status: &str,
+    reason: &str,
+    duration_ms: u64,
+) -> IvsEvent {
+    IvsEvent {
+        time,
+        channel_arn: channel.arn.clone(),
+        detail: Detail::Recording(RecordingDetail {
+            recording_status: status.to_owned(),
+            recording_status_reason: reason.to_owned(),
+            recording_s3_bucket_name: open.bucket.clone(),
+            recording_s3_key_prefix: open.recording.prefix().as_str().to_owned(),
+            recording_duration_ms: duration_ms,
+            channel_name: channel.name.clone(),
+            stream_id: stream_id.to_owned(),
+            recording_session_id: open.session_id.clone(),
+            recording_session_stream_ids: open.stream_ids.clone(),
+        }),
+    }
+}
+
+/// Ends a recording and emits `Recording End` (or `Recording End Failure`).
+fn finalise(
+    open: OpenRecording,
+    events: &EventLog,
+    clock: &dyn Clock,
+    channel: &crate::model::Channel,
+) {
+    let last_stream = open.stream_ids.last().cloned().unwrap_or_default();
+    let OpenRecording {
+        recording,
+        session_id,
+        stream_ids,
+        bucket,
+        ..
+    } = open;
+    let prefix = recording.prefix().clone();
+    let duration = recording.duration_ms();
+    let (status, reason, duration_ms) = match recording.finish() {
+        Ok(closed) => match closed.result {
+            RecordingResult::Ended => ("Recording End", "", closed.media.duration_ms),
+            RecordingResult::Failed { reason } => {
+                tracing::warn!(prefix = prefix.as_str(), "the recording failed: {reason}");
+                (
+                    "Recording End Failure",
+                    "InternalServerException",
+                    closed.media.duration_ms,
+                )
+            }
+        },
+        Err(err) => {
+            tracing::warn!(
+                prefix = prefix.as_str(),
+                "the recording could not be finished: {}",
+                error_chain(&err)
+            );
+            ("Recording End Failure", "InternalServerException", duration)
+        }
+    };
+    tracing::info!(prefix = prefix.as_str(), duration_ms, "recording finalised");
+    events.emit(IvsEvent {
+        time: clock.now(),
+        channel_arn: channel.arn.clone(),
+        detail: Detail::Recording(RecordingDetail {
+            recording_status: status.to_owned(),
+            recording_status_reason: reason.to_owned(),
+            recording_s3_bucket_name: bucket,
+            recording_s3_key_prefix: prefix.as_str().to_owned(),
+            recording_duration_ms: duration_ms,
+            channel_name: channel.name.clone(),
+            stream_id: last_stream,
+            recording_session_id: session_id,
+            recording_session_stream_ids: stream_ids,
+        }),
+    });
+}
