@@ -25,6 +25,9 @@ const MILLIS: TimeBase = TimeBase {
 };
 /// Window over which the ingest bitrate is measured.
 const BITRATE_WINDOW_MS: i64 = 4_000;
+/// How long (video ms past the first keyframe) probing waits for an AAC configuration when audio
+/// has been announced but not configured yet.
+const AUDIO_CONFIG_WAIT_MS: u32 = 1_000;
 /// Frame rate assumed when neither metadata nor timestamps tell it.
 const FALLBACK_FRAME_RATE: f64 = 30.0;
 
@@ -141,34 +144,61 @@ impl LiveInput {
         let mut avcc: Option<Vec<u8>> = None;
         let mut aac: Option<(Vec<u8>, AacConfig)> = None;
         let mut held: Vec<LiveMessage> = Vec::new();
-        let keyframe = loop {
-            let message = messages
-                .blocking_recv()
-                .ok_or(LiveError::EndedBeforeKeyframe)?;
+        // (keyframe bytes, its timestamp) once seen; audio seen without its configuration.
+        let mut keyframe: Option<(Vec<u8>, u32)> = None;
+        let mut audio_waiting = false;
+        loop {
+            let Some(message) = messages.blocking_recv() else {
+                if keyframe.is_some() {
+                    break;
+                }
+                return Err(LiveError::EndedBeforeKeyframe);
+            };
             match &message {
                 LiveMessage::Metadata(declared) => metadata = declared.clone(),
-                LiveMessage::Video { body, .. } => match flv::parse_video(body)? {
+                LiveMessage::Video { body, timestamp_ms } => match flv::parse_video(body)? {
                     VideoTag::SequenceHeader(config) => avcc = Some(config.to_vec()),
                     VideoTag::Frame {
                         keyframe: true,
                         data,
                         ..
-                    } => {
+                    } if keyframe.is_none() => {
                         if avcc.is_none() {
                             return Err(LiveError::NoSequenceHeader);
                         }
-                        let data = data.to_vec();
-                        held.push(message);
-                        break data;
+                        keyframe = Some((data.to_vec(), *timestamp_ms));
                     }
                     VideoTag::Frame { .. } | VideoTag::Ignored => {}
                 },
-                LiveMessage::Audio { body, .. } => {
-                    if let AudioTag::SequenceHeader(config) = flv::parse_audio(body)? {
+                LiveMessage::Audio { body, .. } => match flv::parse_audio(body)? {
+                    // An encoder that learns its AAC configuration late (ADTS input copied)
+                    // first sends an empty one.
+                    AudioTag::SequenceHeader([]) => audio_waiting = true,
+                    AudioTag::SequenceHeader(config) => {
                         aac = Some((config.to_vec(), flv::parse_aac_config(config)?));
                     }
+                    AudioTag::Frame(_) => audio_waiting |= aac.is_none(),
+                },
+            }
+            let past_keyframe = keyframe.as_ref().map(|(_, at)| *at);
+            let latest = match &message {
+                LiveMessage::Video { timestamp_ms, .. } => Some(*timestamp_ms),
+                _ => None,
+            };
+            if past_keyframe.is_some() {
+                held.push(message);
+            }
+            if let Some(key_at) = past_keyframe {
+                // Wait up to 1 s of video for an audio configuration that is still to come.
+                let waited_enough =
+                    latest.is_some_and(|at| at.saturating_sub(key_at) >= AUDIO_CONFIG_WAIT_MS);
+                if aac.is_some() || !audio_waiting || waited_enough {
+                    break;
                 }
             }
+        }
+        let Some((keyframe, _)) = keyframe else {
+            return Err(LiveError::EndedBeforeKeyframe);
         };
         let avcc = avcc.ok_or(LiveError::NoSequenceHeader)?;
         let video_parameters = h264_parameters(&avcc);

@@ -16,6 +16,7 @@ pub mod registry;
 pub mod rtmp;
 pub mod sessions;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,7 +110,9 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
         sessions,
     };
     let registry = Arc::new(IngestRegistry::new(config.channels, &context));
-    println!("ivs-recorder: RTMP ingest listening on {address}");
+    // A closed stdout must not stop the server: write errors are ignored.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "ivs-recorder: RTMP ingest listening on {address}");
     for live in registry.channels() {
         let recording = live.recording.as_ref().map_or_else(
             || "not recorded".to_owned(),
@@ -122,7 +125,8 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
                 format!("records to bucket {bucket}")
             },
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  channel {} ({}, {}, {recording}): {}",
             live.channel.name,
             live.channel.arn,
@@ -130,8 +134,8 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
             ingest_url(address, &live.stream_key)
         );
     }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    let _ = out.flush();
+    drop(out);
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = ConnectionSettings {

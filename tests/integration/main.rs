@@ -6,6 +6,8 @@ mod util;
 mod bad_input;
 mod hls;
 mod ladder;
+mod live;
+mod live_rig;
 mod outage;
 mod real_ivs_segments;
 mod record;

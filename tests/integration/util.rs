@@ -126,6 +126,19 @@ impl Recording {
         }
     }
 
+    /// A recording made by someone else (a live server) at `dir`.
+    pub fn found(dir: PathBuf, prefix: String) -> Self {
+        Self {
+            dir,
+            prefix,
+            output: Output {
+                status: std::process::ExitStatus::default(),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            },
+        }
+    }
+
     /// Every object under the prefix: relative key → bytes.
     pub fn objects(&self) -> BTreeMap<String, Vec<u8>> {
         let mut objects = BTreeMap::new();
