@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// Where RTMP listens.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:1935")]
     pub rtmp_listen: std::net::SocketAddr,
+    /// RTMPS: PEM certificate chain (with `--tls-key`); IVS ingests over RTMPS on 443.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// RTMPS: PEM private key (with `--tls-cert`).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Where RTMPS listens when `--tls-cert` and `--tls-key` are given.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:443")]
+    pub rtmps_listen: std::net::SocketAddr,
     /// Append every event (EventBridge shape) to this file, one JSON object a line.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
@@ -54,6 +63,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// RTMPS settings, when a certificate and key are given.
+    pub fn rtmps(&self) -> Option<crate::live::RtmpsConfig> {
+        Some(crate::live::RtmpsConfig {
+            listen: self.rtmps_listen,
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
+
     /// The channels to serve, validated.
     pub fn channels(
         &self,

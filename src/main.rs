@@ -53,6 +53,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         let config = ServeConfig {
             channels,
             rtmp_listen: args.rtmp_listen,
+            rtmps: args.rtmps(),
             store: Store::new(args.storage.location()),
             writer_policy: args.storage.writer_policy(),
             events_file: args.events.clone(),

@@ -7,6 +7,7 @@
 //! - [`recorder`]: one thread per channel recording its publishes, with the reconnect window.
 //! - [`limits`]: pure; ingest limits (D19) and merge eligibility (D10).
 //! - [`sessions`], [`events`]: the stream session records and the event log.
+//! - [`tls`]: the RTMPS acceptor.
 
 pub mod channels;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod recorder;
 pub mod registry;
 pub mod rtmp;
 pub mod sessions;
+pub mod tls;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -41,6 +43,8 @@ pub struct ServeConfig {
     pub channels: Vec<LiveChannel>,
     /// Where RTMP listens.
     pub rtmp_listen: SocketAddr,
+    /// RTMPS: where it listens, the PEM certificate chain and the PEM private key.
+    pub rtmps: Option<RtmpsConfig>,
     /// Where recordings go.
     pub store: Store,
     /// Retries, spool and deadline for store outages.
@@ -53,6 +57,17 @@ pub struct ServeConfig {
     pub region: String,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
+}
+
+/// RTMPS settings.
+#[derive(Debug, Clone)]
+pub struct RtmpsConfig {
+    /// Where RTMPS listens.
+    pub listen: SocketAddr,
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
 }
 
 /// Why `serve` could not run.
@@ -70,16 +85,34 @@ pub enum ServeError {
     /// The events file could not be opened.
     #[error(transparent)]
     Events(#[from] EventsFileError),
+    /// The RTMPS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
-/// The ingest URL of `stream_key` on a server listening at `address`.
-pub fn ingest_url(address: SocketAddr, stream_key: &str) -> String {
+/// The ingest URL (`scheme` `rtmp` or `rtmps`) of `stream_key` on a server at `address`.
+pub fn ingest_url(scheme: &str, address: SocketAddr, stream_key: &str) -> String {
     let host = if address.ip().is_unspecified() {
         "localhost".to_owned()
     } else {
         address.ip().to_string()
     };
-    format!("rtmp://{host}:{}/{INGEST_APP}/{stream_key}", address.port())
+    format!(
+        "{scheme}://{host}:{}/{INGEST_APP}/{stream_key}",
+        address.port()
+    )
+}
+
+fn bind(
+    runtime: &Runtime,
+    address: SocketAddr,
+) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let bind_error = |source| ServeError::Bind { address, source };
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(address))
+        .map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Serves until SIGINT or SIGTERM, then finalises every live recording and returns.
@@ -91,16 +124,15 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
         DEFAULT_ACCOUNT_ID,
         &config.region,
     )?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(config.rtmp_listen))
-        .map_err(|source| ServeError::Bind {
-            address: config.rtmp_listen,
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| ServeError::Bind {
-        address: config.rtmp_listen,
-        source,
-    })?;
+    let (listener, address) = bind(runtime, config.rtmp_listen)?;
+    let secure = match &config.rtmps {
+        None => None,
+        Some(rtmps) => {
+            let acceptor = tls::acceptor(&rtmps.cert, &rtmps.key)?;
+            let (listener, address) = bind(runtime, rtmps.listen)?;
+            Some((listener, address, acceptor))
+        }
+    };
     let context = RecorderContext {
         runtime: runtime.handle().clone(),
         store: Arc::new(config.store),
@@ -113,6 +145,12 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
     // A closed stdout must not stop the server: write errors are ignored.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "ivs-recorder: RTMP ingest listening on {address}");
+    if let Some((_, secure_address, _)) = &secure {
+        let _ = writeln!(
+            out,
+            "ivs-recorder: RTMPS ingest listening on {secure_address}"
+        );
+    }
     for live in registry.channels() {
         let recording = live.recording.as_ref().map_or_else(
             || "not recorded".to_owned(),
@@ -131,8 +169,16 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
             live.channel.name,
             live.channel.arn,
             live.channel.channel_type,
-            ingest_url(address, &live.stream_key)
+            ingest_url("rtmp", address, &live.stream_key)
         );
+        if let Some((_, secure_address, _)) = &secure {
+            let _ = writeln!(
+                out,
+                "  channel {}: {}",
+                live.channel.name,
+                ingest_url("rtmps", *secure_address, &live.stream_key)
+            );
+        }
     }
     let _ = out.flush();
     drop(out);
@@ -142,16 +188,28 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
         starvation_timeout: config.starvation_timeout,
     };
     runtime.block_on(async {
-        let server = tokio::spawn(serve_rtmp(
+        let mut servers = vec![tokio::spawn(serve_rtmp(
             listener,
+            None,
             Arc::clone(&registry),
             settings,
-            stopped,
-        ));
+            stopped.clone(),
+        ))];
+        if let Some((listener, _, acceptor)) = secure {
+            servers.push(tokio::spawn(serve_rtmp(
+                listener,
+                Some(acceptor),
+                Arc::clone(&registry),
+                settings,
+                stopped,
+            )));
+        }
         let signal = shutdown_signal().await;
         tracing::info!("{signal}: closing every connection and finalising live recordings");
         let _ = stop.send(true);
-        let _ = server.await;
+        for server in servers {
+            let _ = server.await;
+        }
     });
     registry.close();
     tracing::info!("every recording is finalised");
@@ -188,12 +246,12 @@ mod tests {
     #[test]
     fn ingest_urls_name_a_reachable_host() {
         assert_eq!(
-            ingest_url("0.0.0.0:1935".parse().unwrap(), "sk_1"),
+            ingest_url("rtmp", "0.0.0.0:1935".parse().unwrap(), "sk_1"),
             "rtmp://localhost:1935/app/sk_1"
         );
         assert_eq!(
-            ingest_url("127.0.0.1:41000".parse().unwrap(), "k"),
-            "rtmp://127.0.0.1:41000/app/k"
+            ingest_url("rtmps", "127.0.0.1:41000".parse().unwrap(), "k"),
+            "rtmps://127.0.0.1:41000/app/k"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The RTMP ingest server: accepts connections on tokio, runs the handshake and the RTMP session
+//! The RTMP(S) ingest server: accepts connections on tokio (TLS first for RTMPS), runs the handshake and the RTMP session
 //! with `rml_rtmp`'s sans-IO types, asks the registry to accept each publish, and passes the
 //! media messages on. A connection that sends garbage, breaks the handshake, publishes to an
 //! unknown key or goes quiet past the starvation timeout (D20) is closed with a logged reason;
@@ -15,6 +15,7 @@ use rml_rtmp::sessions::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use super::registry::{IngestRegistry, PublishGuard};
 use crate::ingest::live::{LiveMessage, LiveMetadata};
@@ -57,10 +58,11 @@ pub struct ConnectionSettings {
     pub starvation_timeout: Duration,
 }
 
-/// Serves RTMP connections from `listener` until `shutdown` turns true; then closes every
-/// connection (their publishes end) and returns.
+/// Serves RTMP connections from `listener` (RTMPS when `tls` is given) until `shutdown` turns
+/// true; then closes every connection (their publishes end) and returns.
 pub async fn serve_rtmp(
     listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
     registry: Arc<IngestRegistry>,
     settings: ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
@@ -73,7 +75,25 @@ pub async fn serve_rtmp(
                     let _ = socket.set_nodelay(true);
                     let registry = Arc::clone(&registry);
                     let shutdown = shutdown.clone();
-                    connections.spawn(run_connection(socket, peer, registry, settings, shutdown));
+                    let tls = tls.clone();
+                    connections.spawn(async move {
+                        match tls {
+                            None => run_connection(socket, peer, registry, settings, shutdown).await,
+                            Some(acceptor) => {
+                                let accepted =
+                                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await;
+                                match accepted {
+                                    Ok(Ok(stream)) => {
+                                        run_connection(stream, peer, registry, settings, shutdown).await;
+                                    }
+                                    Ok(Err(err)) => {
+                                        tracing::warn!(%peer, "closing the RTMPS connection: TLS handshake failed: {err}");
+                                    }
+                                    Err(_) => tracing::warn!(%peer, "closing the RTMPS connection: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs()),
+                                }
+                            }
+                        }
+                    });
                 }
                 Err(err) => tracing::warn!(error = %err, "accepting an RTMP connection failed"),
             },

@@ -601,3 +601,82 @@ fn a_starving_publisher_ends_its_session() {
     let _ = publisher.kill();
     let _ = publisher.wait();
 }
+
+#[test]
+fn rtmps_publishers_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_head(dir.path(), "720p30-gop2s.mp4", 3);
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("the openssl CLI runs (scripts/install-deps.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let channels = format!(
+        "[{}]",
+        channel("tls", "BASIC", "sk_tls", &recording_config("tls", 1, 0))
+    );
+    let mut server = LiveServer::start(
+        &channels,
+        &[
+            "--rtmps-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let port = server.rtmps_port.expect("serve printed its RTMPS address");
+    // Plain RTMP on the RTMPS port is a failed TLS handshake for that connection only.
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    socket.write_all(&[3; 1537]).unwrap();
+    let mut rest = Vec::new();
+    let _ = socket.read_to_end(&mut rest);
+    assert!(
+        wait_until(MINUTE, || server.log().contains("TLS handshake failed")),
+        "{}",
+        server.log()
+    );
+
+    let url = format!("rtmps://127.0.0.1:{port}/app/sk_tls");
+    let publisher = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-re",
+            "-i",
+        ])
+        .arg(&input)
+        .args(["-c", "copy", "-f", "flv", &url])
+        .output()
+        .unwrap();
+    assert!(
+        publisher.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publisher.stderr)
+    );
+    let ended = server.wait_for_events("Recording End", 1, MINUTE);
+    let duration = ended[0]["detail"]["recording_duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!((3_000..3_100).contains(&duration), "{duration}");
+    let recording = server.recording("tls", &prefix_of(&ended[0]));
+    check_rendition(&recording, "720p30", (1280, 720));
+    assert!(server.stop().success());
+}

@@ -15,6 +15,8 @@ pub struct LiveServer {
     child: Option<Child>,
     /// The RTMP port.
     pub port: u16,
+    /// The RTMPS port, when serving RTMPS.
+    pub rtmps_port: Option<u16>,
     /// The directory store.
     pub store: PathBuf,
     events: PathBuf,
@@ -48,11 +50,18 @@ impl LiveServer {
             .expect("the binary runs");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let mut port = None;
+        let secure = extra.contains(&"--tls-cert");
+        let (mut port, mut rtmps_port) = (None, None);
+        let port_of = |address: &str| address.rsplit(':').next().and_then(|p| p.parse().ok());
         for line in lines.by_ref() {
             let line = line.unwrap();
             if let Some(address) = line.strip_prefix("ivs-recorder: RTMP ingest listening on ") {
-                port = address.rsplit(':').next().and_then(|p| p.parse().ok());
+                port = port_of(address);
+            }
+            if let Some(address) = line.strip_prefix("ivs-recorder: RTMPS ingest listening on ") {
+                rtmps_port = port_of(address);
+            }
+            if port.is_some() && (rtmps_port.is_some() || !secure) {
                 break;
             }
         }
@@ -67,6 +76,7 @@ impl LiveServer {
         Self {
             child: Some(child),
             port,
+            rtmps_port,
             store,
             events,
             log,
