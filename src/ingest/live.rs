@@ -23,8 +23,12 @@ const MILLIS: TimeBase = TimeBase {
     numerator: 1,
     denominator: 1000,
 };
-/// Window over which the ingest bitrate is measured.
-const BITRATE_WINDOW_MS: i64 = 4_000;
+/// Window over which the ingest bitrate is measured: long enough that a constant-bitrate
+/// encoder's rate-control bursts average out.
+const BITRATE_WINDOW_MS: i64 = 10_000;
+/// A stream counts as over its limit when it exceeds it by more than this share (rate control
+/// of a CBR encoder at the limit overshoots by a few percent).
+const BITRATE_TOLERANCE_PERCENT: u64 = 5;
 /// How long (video ms past the first keyframe) probing waits for an AAC configuration when audio
 /// has been announced but not configured yet.
 const AUDIO_CONFIG_WAIT_MS: u32 = 1_000;
@@ -345,7 +349,7 @@ impl PacketSource for LiveInput {
                 Ok(Some(packet)) => {
                     if let Some(limit) = self.max_bitrate_bps {
                         let measured = self.bitrate.bps();
-                        if measured > limit {
+                        if measured > limit + limit * BITRATE_TOLERANCE_PERCENT / 100 {
                             self.breach = Some(BitrateBreach {
                                 limit_bps: limit,
                                 measured_bps: measured,
@@ -489,11 +493,11 @@ mod tests {
     fn bitrate_is_measured_over_a_full_window_only() {
         let mut meter = BitrateMeter::default();
         // 30 fps, 12_500 bytes a frame = 3 Mbps.
-        for frame in 0..60 {
+        for frame in 0..240 {
             meter.add(frame * 1000 / 30, 12_500);
         }
-        assert_eq!(meter.bps(), 0, "2 s is less than a window");
-        for frame in 60..300 {
+        assert_eq!(meter.bps(), 0, "8 s is less than a window");
+        for frame in 240..600 {
             meter.add(frame * 1000 / 30, 12_500);
         }
         let bps = meter.bps();

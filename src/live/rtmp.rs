@@ -281,6 +281,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             ServerSessionEvent::VideoDataReceived {
                 data, timestamp, ..
             } => {
+                if data.len() > 1
+                    && data[0] >> 4 == 1
+                    && data[1] == 1
+                    && let Some(guard) = &self.publish
+                {
+                    // Arrival times, for measuring the keyframe → thumbnail delay.
+                    tracing::debug!(
+                        stream = guard.stream_id(),
+                        timestamp_ms = timestamp.value,
+                        "keyframe arrived"
+                    );
+                }
                 return Ok(self.forward(video(data, timestamp.value)).await);
             }
             ServerSessionEvent::AudioDataReceived {

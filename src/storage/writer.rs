@@ -185,6 +185,7 @@ impl Writer {
             match self.bucket.put(&artifact).await {
                 Ok(()) => {
                     self.pop_head()?;
+                    tracing::debug!(key = %artifact.key, bytes = artifact.bytes.len(), "stored");
                     self.report.bytes += artifact.bytes.len() as u64;
                     self.report.keys.push(artifact.key);
                     if let Some((_, delay)) = &mut outage {

@@ -467,7 +467,7 @@ fn limit_breaches_disconnect_and_keep_what_was_recorded() {
         os("30"),
         huge.as_os_str(),
     ]);
-    // Noise at near-lossless quality: far over BASIC's 3.5 Mbps.
+    // Noise at 6 Mbps: over BASIC's 3.5 Mbps.
     ffmpeg(&[
         os("-f"),
         os("lavfi"),
@@ -476,13 +476,17 @@ fn limit_breaches_disconnect_and_keep_what_was_recorded() {
         os("-vf"),
         os("noise=alls=60:allf=t"),
         os("-t"),
-        os("8"),
+        os("12"),
         os("-c:v"),
         os("libx264"),
         os("-preset"),
         os("ultrafast"),
-        os("-qp"),
-        os("8"),
+        os("-b:v"),
+        os("6M"),
+        os("-maxrate"),
+        os("6M"),
+        os("-bufsize"),
+        os("6M"),
         os("-g"),
         os("30"),
         dense.as_os_str(),
@@ -521,7 +525,7 @@ fn limit_breaches_disconnect_and_keep_what_was_recorded() {
     let duration = ended[0]["detail"]["recording_duration_ms"]
         .as_u64()
         .unwrap();
-    assert!((2_000..8_000).contains(&duration), "kept {duration} ms");
+    assert!((8_000..12_000).contains(&duration), "kept {duration} ms");
     let recording = server.recording("limits", &prefix_of(&ended[0]));
     let objects = recording.objects();
     let playlist = media_playlist(&objects["media/hls/720p30/playlist.m3u8"]);
