@@ -1,12 +1,14 @@
 //! ivs-recorder: a local stand-in for Amazon IVS "auto-record to S3".
 //!
-//! It turns a media file (and, later, an RTMP publish) into exactly the objects IVS writes in a
+//! It turns a media file or a live RTMP(S) publish into exactly the objects IVS writes in a
 //! recording bucket: `events/recording-*.json`, the HLS renditions under `media/hls/`, and
 //! interval thumbnails under `media/thumbnails/` and `media/latest_thumbnail/`.
 //!
 //! # Layout
 //!
 //! ```text
+//!  RTMP(S) ─► live::rtmp ─► live::registry ─► live::recorder (per channel, reconnect window)
+//!                                               └─► ingest::live::LiveInput ─┐ same packets
 //!  file ──► ingest::FileInput ─┬─ video packets ─► passthrough renditions (BASIC, source) ──┐
 //!                              │                 ─► pipeline::decode (once) ─► transcode::video
 //!                              │                      │  rungs: scale from the next larger,   │

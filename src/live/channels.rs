@@ -222,6 +222,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_channels_file_is_valid() {
+        let channels =
+            parse_channels(include_str!("../../examples/channels.json"), "us-west-2").unwrap();
+        assert_eq!(channels.len(), 3);
+        assert_eq!(channels[0].stream_key, "sk_us-west-2_studioDemoKey");
+        assert!(channels[2].recording.is_none());
+    }
+
+    #[test]
     fn default_channel_records_to_the_default_bucket() {
         let channel = default_channel("eu-west-1");
         assert_eq!(channel.channel.channel_type, ChannelType::Standard);
