@@ -206,6 +206,13 @@ impl ChannelLoop {
         } else if let Some(reason) = input.stopped_by() {
             tracing::warn!(stream = %stream_id, "closing the connection: {reason}");
         }
+        if probed.metadata.video_bitrate_kbps.is_none() {
+            // The publisher did not declare its bitrate: report the measured one.
+            self.context.sessions.set_ingest(
+                &stream_id,
+                IngestConfigurations::from_probe(&probed, input.measured_bitrate_bps()),
+            );
+        }
         // Dropping the input closes the queue: the connection ends if it has not already.
         drop(input);
         self.end_session(&stream_id, true);

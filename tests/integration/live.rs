@@ -684,3 +684,37 @@ fn rtmps_publishers_are_recorded() {
     check_rendition(&recording, "720p30", (1280, 720));
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_unwritable_bucket_is_a_recording_start_failure_and_the_stream_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_head(dir.path(), "720p30-gop2s.mp4", 2);
+    let channels = format!(
+        "[{}]",
+        channel(
+            "nobucket",
+            "BASIC",
+            "sk_nb",
+            &recording_config("broken", 1, 0)
+        )
+    );
+    let mut server = LiveServer::start(&channels, &[]);
+    // A file where the bucket's folder should be: the bucket cannot be used.
+    std::fs::create_dir_all(&server.store).unwrap();
+    std::fs::write(server.store.join("broken"), b"not a folder").unwrap();
+    let (status, stderr) = finish(server.publish("sk_nb", &input), MINUTE);
+    assert!(status.success(), "the stream itself is accepted: {stderr}");
+    let failure = server.wait_for_events("Recording Start Failure", 1, MINUTE);
+    let detail = &failure[0]["detail"];
+    assert_eq!(detail["recording_status_reason"], "ValidationException");
+    assert_eq!(detail["recording_s3_key_prefix"], "");
+    assert_eq!(detail["recording_s3_bucket_name"], "broken");
+    server.wait_for_events("Stream End", 1, MINUTE);
+    assert!(server.events_named("Recording End").is_empty());
+    assert!(
+        server.log().contains("the stream is not recorded"),
+        "{}",
+        server.log()
+    );
+    assert!(server.stop().success());
+}
