@@ -435,7 +435,7 @@ fn shutdown_finalises_a_live_recording() {
     assert!(wait_until(MINUTE, || files_under(&bucket)
         .iter()
         .any(|f| f.ends_with("thumb3.jpg"))));
-    assert!(server.stop().success(), "SIGINT exits cleanly");
+    assert!(server.stop_with("TERM").success(), "SIGTERM exits cleanly");
     let _ = finish(publisher, MINUTE);
     let ended = server.events_named("Recording End");
     assert_eq!(ended.len(), 1, "finalised before exit");

@@ -148,14 +148,22 @@ impl LiveServer {
 
     /// Sends SIGINT and waits for the server to exit.
     pub fn stop(&mut self) -> ExitStatus {
+        self.stop_with("INT")
+    }
+
+    /// Sends `SIG<name>` and waits for the server to exit.
+    pub fn stop_with(&mut self, name: &str) -> ExitStatus {
         let mut child = self.child.take().expect("the server is running");
-        signal(child.id(), "INT");
+        signal(child.id(), name);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the server exits after SIGINT");
+            assert!(
+                Instant::now() < deadline,
+                "the server exits after SIG{name}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
