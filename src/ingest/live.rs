@@ -10,9 +10,9 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
-use tokio::sync::mpsc::Receiver;
 
 use super::flv::{self, AacConfig, AudioTag, FlvError, VideoTag};
+use super::queue::QueueReceiver;
 use super::{AudioInfo, InputInfo, InputPacket, PacketSource, VideoInfo};
 use crate::hls::codecs;
 use crate::pipeline::decode::VideoDecoder;
@@ -116,7 +116,7 @@ pub struct BitrateBreach {
 
 /// An RTMP publish being read.
 pub struct LiveInput {
-    messages: Receiver<LiveMessage>,
+    messages: QueueReceiver,
     info: InputInfo,
     probed: ProbedStream,
     pending: VecDeque<InputPacket>,
@@ -139,7 +139,7 @@ impl LiveInput {
     /// Reads messages until the stream's configuration and first keyframe are known. `source`
     /// names the stream in messages; `max_bitrate_bps` is the channel's ingest limit.
     pub fn probe(
-        mut messages: Receiver<LiveMessage>,
+        mut messages: QueueReceiver,
         source: String,
         max_bitrate_bps: Option<u64>,
     ) -> Result<Self, LiveError> {

@@ -1,10 +1,11 @@
 //! Inputs: where compressed packets come from. `file` reads a media file; `live` turns the
 //! messages of an RTMP publisher into the same [`InputInfo`] and packet stream; `flv` reads the
-//! FLV tag bodies RTMP carries.
+//! FLV tag bodies RTMP carries; `queue` bounds what waits between a connection and its recorder.
 
 mod file;
 pub mod flv;
 pub mod live;
+pub mod queue;
 
 pub use file::{FileInput, InputError};
 

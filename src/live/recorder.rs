@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc::Receiver;
 
 use super::channels::LiveChannel;
 use super::events::{Detail, EventLog, IvsEvent, LimitDetail, RecordingDetail, StreamDetail};
@@ -24,7 +23,8 @@ use super::limits::{
 use super::sessions::{IngestConfigurations, SessionRegistry};
 use crate::ids::random_alphanumeric;
 use crate::ingest::PacketSource;
-use crate::ingest::live::{LiveInput, LiveMessage};
+use crate::ingest::live::LiveInput;
+use crate::ingest::queue::QueueReceiver;
 use crate::recording::media::error_chain;
 use crate::recording::{Recording, RecordingResult, RecordingTarget};
 use crate::storage::{Store, WriterPolicy};
@@ -36,7 +36,7 @@ pub struct Publish {
     /// `st-…`.
     pub stream_id: String,
     /// The publisher's media messages; closed when the publish ends.
-    pub messages: Receiver<LiveMessage>,
+    pub messages: QueueReceiver,
 }
 
 /// What every channel recorder shares.

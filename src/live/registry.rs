@@ -6,16 +6,18 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
-
 use super::channels::LiveChannel;
 use super::events::{Detail, EventLog, IvsEvent, StreamDetail};
 use super::recorder::{ChannelRecorder, Publish, RecorderContext};
 use super::sessions::{SessionRegistry, StreamSession, new_stream_id};
 use crate::ingest::live::LiveMessage;
+use crate::ingest::queue::{QueueSender, publish_queue};
 
 /// Messages a publish may queue before the connection waits for the recorder.
 const PUBLISH_QUEUE: usize = 512;
+/// Bytes a publish may queue before the connection waits for the recorder (about 15 s of an
+/// 8.5 Mbps stream).
+const PUBLISH_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 /// The RTMP application IVS ingest URLs use.
 pub const INGEST_APP: &str = "app";
 
@@ -106,7 +108,7 @@ impl IngestRegistry {
             });
         }
         let stream_id = new_stream_id();
-        let (sender, messages) = mpsc::channel(PUBLISH_QUEUE);
+        let (sender, messages) = publish_queue(PUBLISH_QUEUE, PUBLISH_QUEUE_BYTES);
         let now = self.clock.now();
         self.sessions.insert(StreamSession {
             stream_id: stream_id.clone(),
@@ -188,7 +190,7 @@ pub struct PublishGuard {
     registry: Arc<IngestRegistry>,
     stream_key: String,
     stream_id: String,
-    sender: mpsc::Sender<LiveMessage>,
+    sender: QueueSender,
 }
 
 impl PublishGuard {
@@ -199,7 +201,7 @@ impl PublishGuard {
 
     /// Passes a message on; `false` once the recorder has stopped reading this stream.
     pub async fn send(&self, message: LiveMessage) -> bool {
-        self.sender.send(message).await.is_ok()
+        self.sender.send(message).await
     }
 }
 
