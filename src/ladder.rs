@@ -42,6 +42,14 @@ pub enum VideoSource {
     },
 }
 
+/// Whether any of `renditions` is transcoded: the ladder then decodes every source frame (and
+/// thumbnails take theirs from it).
+pub fn decodes_every_frame(renditions: &[Rendition]) -> bool {
+    renditions
+        .iter()
+        .any(|r| matches!(r.video, VideoSource::Transcoded { .. }))
+}
+
 /// What a rendition does with the audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioSource {

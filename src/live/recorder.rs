@@ -12,7 +12,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
 use tokio::runtime::Handle;
 
 use super::channels::LiveChannel;
@@ -26,7 +25,7 @@ use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
 use crate::ingest::queue::QueueReceiver;
 use crate::recording::media::error_chain;
-use crate::recording::{Recording, RecordingResult, RecordingTarget};
+use crate::recording::{Plan, Recording, RecordingResult, RecordingTarget};
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
 
@@ -92,11 +91,77 @@ impl ChannelRecorder {
 /// A recording between streams or recording one.
 struct OpenRecording {
     recording: Recording,
+    facts: RecordingFacts,
+}
+
+/// What the events and merge decisions need of a recording; outlives [`Recording::finish`].
+struct RecordingFacts {
     session_id: String,
     stream_ids: Vec<String>,
     first: StreamProfile,
     opened: Instant,
     bucket: String,
+    prefix: String,
+}
+
+/// Emits the events of one channel: time, ARN and channel name filled in.
+#[derive(Debug, Clone)]
+struct ChannelEvents {
+    events: EventLog,
+    clock: Arc<dyn Clock>,
+    channel: crate::model::Channel,
+}
+
+impl ChannelEvents {
+    fn emit(&self, detail: Detail) {
+        self.events.emit(IvsEvent {
+            time: self.clock.now(),
+            channel_arn: self.channel.arn.clone(),
+            detail,
+        });
+    }
+
+    fn stream(&self, stream_id: &str, name: &str, reason: Option<String>) {
+        self.emit(Detail::Stream(StreamDetail {
+            event_name: name.to_owned(),
+            channel_name: self.channel.name.clone(),
+            stream_id: stream_id.to_owned(),
+            code: None,
+            reason,
+        }));
+    }
+
+    fn limit(&self, stream_id: &str, breach: &Breach) {
+        self.emit(Detail::Limit(LimitDetail {
+            limit_name: breach.limit_name.to_owned(),
+            limit_value: breach.limit_value,
+            exceeded_by: breach.exceeded_by,
+            limit_unit: breach.limit_unit.to_owned(),
+            channel_name: self.channel.name.clone(),
+            stream_id: stream_id.to_owned(),
+        }));
+    }
+
+    /// A recording event about `stream_id` of the recording `facts` describe.
+    fn recording(
+        &self,
+        facts: &RecordingFacts,
+        stream_id: &str,
+        (status, reason): (&str, &str),
+        duration_ms: u64,
+    ) {
+        self.emit(Detail::Recording(RecordingDetail {
+            recording_status: status.to_owned(),
+            recording_status_reason: reason.to_owned(),
+            recording_s3_bucket_name: facts.bucket.clone(),
+            recording_s3_key_prefix: facts.prefix.clone(),
+            recording_duration_ms: duration_ms,
+            channel_name: self.channel.name.clone(),
+            stream_id: stream_id.to_owned(),
+            recording_session_id: facts.session_id.clone(),
+            recording_session_stream_ids: facts.stream_ids.clone(),
+        }));
+    }
 }
 
 /// A recording whose stream ended, waiting for its window to run out.
@@ -108,6 +173,7 @@ struct Waiting {
 struct ChannelLoop {
     live: LiveChannel,
     context: RecorderContext,
+    emit: ChannelEvents,
     limits: IngestLimits,
     waiting: Option<Waiting>,
     /// Recordings finalised in the background when their window runs out; dropping the sender
@@ -118,9 +184,15 @@ struct ChannelLoop {
 impl ChannelLoop {
     fn new(live: LiveChannel, context: RecorderContext) -> Self {
         let limits = IngestLimits::for_channel(live.channel.channel_type);
+        let emit = ChannelEvents {
+            events: context.events.clone(),
+            clock: Arc::clone(&context.clock),
+            channel: live.channel.clone(),
+        };
         Self {
             live,
             context,
+            emit,
             limits,
             waiting: None,
             expiring: Vec::new(),
@@ -164,7 +236,8 @@ impl ChannelLoop {
             Ok(input) => input,
             Err(err) => {
                 tracing::warn!(stream = %stream_id, "closing the connection: {}", error_chain(&err));
-                self.stream_event(&stream_id, "Stream Failure", None, Some(err.to_string()));
+                self.emit
+                    .stream(&stream_id, "Stream Failure", Some(err.to_string()));
                 self.end_session(&stream_id, false);
                 return;
             }
@@ -180,11 +253,11 @@ impl ChannelLoop {
                 probed.width,
                 probed.height
             );
-            self.limit_event(&stream_id, &breach);
+            self.emit.limit(&stream_id, &breach);
             self.end_session(&stream_id, false);
             return;
         }
-        self.stream_event(&stream_id, "Stream Start", None, None);
+        self.emit.stream(&stream_id, "Stream Start", None);
         let stream_started_at = self.context.clock.now();
         let mut open = self.recording_for(&stream_id, &input);
         match &mut open {
@@ -201,7 +274,7 @@ impl ChannelLoop {
                     "closing the connection: {} bps is over the channel's ingest bitrate limit",
                     measured.measured_bps
                 );
-                self.limit_event(&stream_id, &breach);
+                self.emit.limit(&stream_id, &breach);
             }
         } else if let Some(reason) = input.stopped_by() {
             tracing::warn!(stream = %stream_id, "closing the connection: {reason}");
@@ -241,20 +314,21 @@ impl ChannelLoop {
         if let Some(waiting) = self.waiting.take() {
             let open = waiting.open;
             match merge_eligibility(
-                &open.first,
+                &open.facts.first,
                 &profile,
-                open.stream_ids.len(),
-                open.opened.elapsed(),
+                open.facts.stream_ids.len(),
+                open.facts.opened.elapsed(),
             ) {
                 Ok(()) => {
                     let mut open = open;
-                    open.stream_ids.push(stream_id.to_owned());
+                    open.facts.stream_ids.push(stream_id.to_owned());
                     tracing::info!(
                         stream = stream_id,
                         prefix = open.recording.prefix().as_str(),
                         "the stream continues the recording (reconnect window)"
                     );
-                    self.recording_event(&open, stream_id, "Recording Start", "", 0);
+                    self.emit
+                        .recording(&open.facts, stream_id, ("Recording Start", ""), 0);
                     return Some(open);
                 }
                 Err(why) => {
@@ -289,17 +363,20 @@ impl ChannelLoop {
             clock: self.context.clock.clone(),
             writer_policy: self.context.writer_policy.clone(),
         };
-        match Recording::open(&target, input.info(), &self.context.runtime) {
+        let plan = Plan::new(&target.channel, &target.configuration, input.info());
+        match Recording::open(&target, plan, &self.context.runtime) {
             Ok(recording) => {
-                let open = OpenRecording {
-                    recording,
+                let facts = RecordingFacts {
                     session_id: random_alphanumeric(16),
                     stream_ids: vec![stream_id.to_owned()],
                     first: profile,
                     opened: Instant::now(),
                     bucket: bucket_name,
+                    prefix: recording.prefix().as_str().to_owned(),
                 };
-                self.recording_event(&open, stream_id, "Recording Start", "", 0);
+                self.emit
+                    .recording(&facts, stream_id, ("Recording Start", ""), 0);
+                let open = OpenRecording { recording, facts };
                 Some(open)
             }
             Err(err) => {
@@ -312,106 +389,41 @@ impl ChannelLoop {
     /// Finalises `open` at `deadline`, or at once when the channel closes.
     fn expire_later(&mut self, open: OpenRecording, deadline: Instant) {
         let (stop, stopped) = mpsc::channel::<()>();
-        let events = self.context.events.clone();
-        let clock = self.context.clock.clone();
-        let channel = self.live.channel.clone();
+        let emit = self.emit.clone();
         let thread = std::thread::Builder::new()
             .name("recording window".into())
             .spawn(move || {
                 let _ = stopped.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-                finalise(open, &events, clock.as_ref(), &channel);
+                finalise(open, &emit);
             })
             .expect("the OS can start a thread");
         self.expiring.push((stop, thread));
     }
 
     fn finalise(&self, open: OpenRecording) {
-        finalise(
-            open,
-            &self.context.events,
-            self.context.clock.as_ref(),
-            &self.live.channel,
-        );
+        finalise(open, &self.emit);
     }
 
     fn start_failure(&self, stream_id: &str, bucket: &str, why: &str) {
         tracing::warn!(stream = stream_id, "the stream is not recorded: {why}");
-        self.context.events.emit(IvsEvent {
-            time: self.context.clock.now(),
-            channel_arn: self.live.channel.arn.clone(),
-            detail: Detail::Recording(RecordingDetail {
-                recording_status: "Recording Start Failure".to_owned(),
-                recording_status_reason: "ValidationException".to_owned(),
-                recording_s3_bucket_name: bucket.to_owned(),
-                recording_s3_key_prefix: String::new(),
-                recording_duration_ms: 0,
-                channel_name: self.live.channel.name.clone(),
-                stream_id: stream_id.to_owned(),
-                recording_session_id: String::new(),
-                recording_session_stream_ids: vec![stream_id.to_owned()],
-            }),
-        });
-    }
-
-    fn recording_event(
-        &self,
-        open: &OpenRecording,
-        stream_id: &str,
-        status: &str,
-        reason: &str,
-        duration_ms: u64,
-    ) {
-        self.context.events.emit(recording_event(
-            open,
-            &self.live.channel,
-            self.context.clock.now(),
-            stream_id,
-            status,
-            reason,
-            duration_ms,
-        ));
-    }
-
-    fn stream_event(
-        &self,
-        stream_id: &str,
-        name: &str,
-        code: Option<String>,
-        reason: Option<String>,
-    ) {
-        self.context.events.emit(IvsEvent {
-            time: self.context.clock.now(),
-            channel_arn: self.live.channel.arn.clone(),
-            detail: Detail::Stream(StreamDetail {
-                event_name: name.to_owned(),
-                channel_name: self.live.channel.name.clone(),
-                stream_id: stream_id.to_owned(),
-                code,
-                reason,
-            }),
-        });
-    }
-
-    fn limit_event(&self, stream_id: &str, breach: &Breach) {
-        self.context.events.emit(IvsEvent {
-            time: self.context.clock.now(),
-            channel_arn: self.live.channel.arn.clone(),
-            detail: Detail::Limit(LimitDetail {
-                limit_name: breach.limit_name.to_owned(),
-                limit_value: breach.limit_value,
-                exceeded_by: breach.exceeded_by,
-                limit_unit: breach.limit_unit.to_owned(),
-                channel_name: self.live.channel.name.clone(),
-                stream_id: stream_id.to_owned(),
-            }),
-        });
+        self.emit.emit(Detail::Recording(RecordingDetail {
+            recording_status: "Recording Start Failure".to_owned(),
+            recording_status_reason: "ValidationException".to_owned(),
+            recording_s3_bucket_name: bucket.to_owned(),
+            recording_s3_key_prefix: String::new(),
+            recording_duration_ms: 0,
+            channel_name: self.live.channel.name.clone(),
+            stream_id: stream_id.to_owned(),
+            recording_session_id: String::new(),
+            recording_session_stream_ids: vec![stream_id.to_owned()],
+        }));
     }
 
     /// `Session Ended`, then `Stream End` when the stream had started.
     fn end_session(&self, stream_id: &str, started: bool) {
-        self.stream_event(stream_id, "Session Ended", None, None);
+        self.emit.stream(stream_id, "Session Ended", None);
         if started {
-            self.stream_event(stream_id, "Stream End", None, None);
+            self.emit.stream(stream_id, "Stream End", None);
         }
         self.context
             .sessions
@@ -419,84 +431,35 @@ impl ChannelLoop {
     }
 }
 
-fn recording_event(
-    open: &OpenRecording,
-    channel: &crate::model::Channel,
-    time: OffsetDateTime,
-    stream_id: &str,
-    status: &str,
-    reason: &str,
-    duration_ms: u64,
-) -> IvsEvent {
-    IvsEvent {
-        time,
-        channel_arn: channel.arn.clone(),
-        detail: Detail::Recording(RecordingDetail {
-            recording_status: status.to_owned(),
-            recording_status_reason: reason.to_owned(),
-            recording_s3_bucket_name: open.bucket.clone(),
-            recording_s3_key_prefix: open.recording.prefix().as_str().to_owned(),
-            recording_duration_ms: duration_ms,
-            channel_name: channel.name.clone(),
-            stream_id: stream_id.to_owned(),
-            recording_session_id: open.session_id.clone(),
-            recording_session_stream_ids: open.stream_ids.clone(),
-        }),
-    }
-}
-
 /// Ends a recording and emits `Recording End` (or `Recording End Failure`).
-fn finalise(
-    open: OpenRecording,
-    events: &EventLog,
-    clock: &dyn Clock,
-    channel: &crate::model::Channel,
-) {
-    let last_stream = open.stream_ids.last().cloned().unwrap_or_default();
-    let OpenRecording {
-        recording,
-        session_id,
-        stream_ids,
-        bucket,
-        ..
-    } = open;
-    let prefix = recording.prefix().clone();
+fn finalise(open: OpenRecording, emit: &ChannelEvents) {
+    let OpenRecording { recording, facts } = open;
+    let prefix = facts.prefix.as_str();
     let duration = recording.duration_ms();
-    let (status, reason, duration_ms) = match recording.finish() {
+    let (outcome, duration_ms) = match recording.finish() {
         Ok(closed) => match closed.result {
-            RecordingResult::Ended => ("Recording End", "", closed.media.duration_ms),
+            RecordingResult::Ended => (("Recording End", ""), closed.media.duration_ms),
             RecordingResult::Failed { reason } => {
-                tracing::warn!(prefix = prefix.as_str(), "the recording failed: {reason}");
+                tracing::warn!(prefix, "the recording failed: {reason}");
                 (
-                    "Recording End Failure",
-                    "InternalServerException",
+                    ("Recording End Failure", "InternalServerException"),
                     closed.media.duration_ms,
                 )
             }
         },
         Err(err) => {
             tracing::warn!(
-                prefix = prefix.as_str(),
+                prefix,
                 "the recording could not be finished: {}",
                 error_chain(&err)
             );
-            ("Recording End Failure", "InternalServerException", duration)
+            (
+                ("Recording End Failure", "InternalServerException"),
+                duration,
+            )
         }
     };
-    tracing::info!(prefix = prefix.as_str(), duration_ms, "recording finalised");
-    events.emit(IvsEvent {
-        time: clock.now(),
-        channel_arn: channel.arn.clone(),
-        detail: Detail::Recording(RecordingDetail {
-            recording_status: status.to_owned(),
-            recording_status_reason: reason.to_owned(),
-            recording_s3_bucket_name: bucket,
-            recording_s3_key_prefix: prefix.as_str().to_owned(),
-            recording_duration_ms: duration_ms,
-            channel_name: channel.name.clone(),
-            stream_id: last_stream,
-            recording_session_id: session_id,
-            recording_session_stream_ids: stream_ids,
-        }),
-    });
+    tracing::info!(prefix, duration_ms, "recording finalised");
+    let last_stream = facts.stream_ids.last().cloned().unwrap_or_default();
+    emit.recording(&facts, &last_stream, outcome, duration_ms);
 }

@@ -16,7 +16,7 @@ use crate::hls::publisher::{HlsPublisher, PublishedRendition};
 use crate::hls::rendition::{Continuation, FinishedSegment, RenditionSegments};
 use crate::ids::ChannelArn;
 use crate::ingest::{InputInfo, extradata};
-use crate::ladder::{AudioSource, Rendition, VideoSource};
+use crate::ladder::{AudioSource, Rendition, VideoSource, decodes_every_frame};
 use crate::layout::RecordingPrefix;
 use crate::pipeline::decode::{DecodeError, VideoDecoder, frame_pts};
 use crate::storage::{ArtifactSender, StorageError};
@@ -145,11 +145,7 @@ impl HlsOutput {
             )?),
             _ => None,
         };
-        let transcoding = setup
-            .renditions
-            .iter()
-            .any(|r| matches!(r.video, VideoSource::Transcoded { .. }));
-        let decoder = if transcoding {
+        let decoder = if decodes_every_frame(&setup.renditions) {
             Some(VideoDecoder::open_frame_threaded(
                 info.video.parameters.clone(),
                 LADDER_DECODER_THREADS,

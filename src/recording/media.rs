@@ -141,17 +141,6 @@ impl RecordingMedia {
         }
     }
 
-    /// Whether thumbnails need a decoder of their own: they are on and no rendition is
-    /// transcoded (a transcoding ladder decodes every frame and shares them).
-    pub fn needs_thumbnail_decoder(&self) -> bool {
-        self.setup.worker.is_some()
-            && !self
-                .setup
-                .hls
-                .as_ref()
-                .is_some_and(HlsSetup::decodes_every_frame)
-    }
-
     /// Media recorded so far, in ms.
     pub fn duration_ms(&self) -> u64 {
         self.result.duration_ms
@@ -168,7 +157,7 @@ impl RecordingMedia {
     }
 
     /// Reads `source` to its end (or to a failure). `decoder` is the thumbnail decoder when
-    /// [`Self::needs_thumbnail_decoder`]; `started_at` is the wall-clock time of its first frame.
+    /// [`super::Plan::thumbnail_decoder`]; `started_at` is the wall-clock time of its first frame.
     pub fn record_stream<S: PacketSource>(
         &mut self,
         source: &mut S,

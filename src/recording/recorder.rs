@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use super::session::{Recording, RecordingTarget};
+use super::session::{Plan, Recording, RecordingTarget};
 use crate::ids::ChannelArn;
 use crate::ingest::{FileInput, InputError, InputInfo};
 use crate::ladder::Rendition;
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, RecordingConfiguration, ValidationError};
-use crate::pipeline::decode::{DecodeError, VideoDecoder};
+use crate::pipeline::decode::DecodeError;
 use crate::storage::{Bucket, StorageError, WriteReport, WriterPolicy};
 use crate::thumbnail::{SamplerStats, ThumbnailError};
 use crate::time::Clock;
@@ -131,13 +131,13 @@ pub fn record_file(
         clock: request.clock,
         writer_policy: request.writer_policy,
     };
-    if target.configuration.thumbnail_configuration.is_enabled() {
-        // An input the thumbnail decoder cannot open is refused before anything is written.
-        drop(VideoDecoder::open(info.video.parameters.clone(), 1)?);
-    }
-    let mut recording = Recording::open(&target, &info, runtime)?;
+    // An input the thumbnail decoder cannot open is refused before anything is written.
+    let plan = Plan::new(&target.channel, &target.configuration, &info);
+    let decoder = plan.thumbnail_decoder(&target.configuration.thumbnail_configuration, &info)?;
+    let mut recording = Recording::open(&target, plan, runtime)?;
     let started_at = recording.started_at();
-    let stream = recording.record_stream(&mut input, started_at, request.progress.as_mut());
+    let stream =
+        recording.record_stream_with(&mut input, decoder, started_at, request.progress.as_mut());
     if !stream.had_keyframe {
         recording.fail(format!("{} has no decodable video keyframe", info.source));
     } else if let Some(reason) = truncation(&info, recording.duration_ms()) {

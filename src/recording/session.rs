@@ -14,10 +14,10 @@ use super::metadata::{Ending, RecordingFacts};
 use super::recorder::{ProgressCallback, RecordError, RecordingResult};
 use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{InputInfo, PacketSource};
-use crate::ladder::{Ladder, Rendition, SourceVideo, VideoSource};
+use crate::ladder::{Ladder, Rendition, SourceVideo, decodes_every_frame};
 use crate::layout::RecordingPrefix;
-use crate::model::{Channel, ChannelType, RecordingConfiguration};
-use crate::pipeline::decode::VideoDecoder;
+use crate::model::{Channel, ChannelType, RecordingConfiguration, ThumbnailConfiguration};
+use crate::pipeline::decode::{DecodeError, VideoDecoder};
 use crate::storage::{
     Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport, WriterPolicy,
 };
@@ -84,6 +84,19 @@ impl Plan {
             thumbnail_size,
         }
     }
+
+    /// The decoder thumbnails need of their own for `info`: one when `thumbnails` are on and no
+    /// rendition is transcoded (a transcoding ladder decodes every frame and shares them).
+    pub fn thumbnail_decoder(
+        &self,
+        thumbnails: &ThumbnailConfiguration,
+        info: &InputInfo,
+    ) -> Result<Option<VideoDecoder>, DecodeError> {
+        if !thumbnails.is_enabled() || decodes_every_frame(&self.renditions) {
+            return Ok(None);
+        }
+        VideoDecoder::open(info.video.parameters.clone(), DECODER_THREADS).map(Some)
+    }
 }
 
 /// What a finished recording produced.
@@ -128,16 +141,15 @@ impl std::fmt::Debug for Recording {
 }
 
 impl Recording {
-    /// Opens a recording of a stream like `info`: picks the prefix, starts the writer and the
-    /// thumbnail thread, and queues `events/ivs-check` and `recording-started.json`. The bucket
-    /// is not checked here (callers check it before any media work).
+    /// Opens a recording under `plan`: picks the prefix, starts the writer and the thumbnail
+    /// thread, and queues `events/ivs-check` and `recording-started.json`. The bucket is not
+    /// checked here (callers check it before any media work).
     pub fn open(
         target: &RecordingTarget,
-        info: &InputInfo,
+        plan: Plan,
         runtime: &Handle,
     ) -> Result<Self, RecordError> {
         let channel_arn = ChannelArn::parse(&target.channel.arn)?;
-        let plan = Plan::new(&target.channel, &target.configuration, info);
         let started_at = target.clock.now();
         let prefix = RecordingPrefix::new(
             &channel_arn.account_id,
@@ -253,17 +265,25 @@ impl Recording {
         started_at: OffsetDateTime,
         progress: Option<&mut ProgressCallback>,
     ) -> StreamReport {
-        let decoder = if self.media.needs_thumbnail_decoder() {
-            match VideoDecoder::open(source.info().video.parameters.clone(), DECODER_THREADS) {
-                Ok(decoder) => Some(decoder),
-                Err(err) => {
-                    self.media.fail(super::media::error_chain(&err));
-                    return StreamReport::default();
-                }
+        let thumbnails = &self.configuration.thumbnail_configuration;
+        match self.plan.thumbnail_decoder(thumbnails, source.info()) {
+            Ok(decoder) => self.record_stream_with(source, decoder, started_at, progress),
+            Err(err) => {
+                self.media.fail(super::media::error_chain(&err));
+                StreamReport::default()
             }
-        } else {
-            None
-        };
+        }
+    }
+
+    /// [`Self::record_stream`] with the thumbnail decoder [`Plan::thumbnail_decoder`] already
+    /// opened (a file checks it opens before anything is written).
+    pub fn record_stream_with<S: PacketSource>(
+        &mut self,
+        source: &mut S,
+        decoder: Option<VideoDecoder>,
+        started_at: OffsetDateTime,
+        progress: Option<&mut ProgressCallback>,
+    ) -> StreamReport {
         self.media
             .record_stream(source, decoder, started_at, progress)
     }
@@ -343,13 +363,4 @@ fn finish_writer(
 ) -> Result<WriteReport, StorageError> {
     drop(store);
     runtime.block_on(writer.finish())
-}
-
-impl HlsSetup {
-    /// Whether some rendition is transcoded (the ladder then decodes every frame).
-    pub fn decodes_every_frame(&self) -> bool {
-        self.renditions
-            .iter()
-            .any(|r| matches!(r.video, VideoSource::Transcoded { .. }))
-    }
 }
