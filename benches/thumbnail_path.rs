@@ -12,8 +12,8 @@ use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
+use ivs_recorder::av::decode::VideoDecoder;
 use ivs_recorder::ingest::FileInput;
-use ivs_recorder::pipeline::decode::VideoDecoder;
 use ivs_recorder::thumbnail::JpegThumbnailer;
 
 const SAMPLE: &str = "sample-media/1080p30-gop2s.mp4";

@@ -7,7 +7,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use ivs_recorder::storage::{Artifact, ArtifactWriter, Bucket, Store, StoreLocation, WriterPolicy};
+use ivs_recorder::storage::{
+    Artifact, ArtifactWriter, Bucket, S3Credentials, Store, StoreLocation, WriterPolicy,
+};
 
 const ACCESS_KEY: &str = "bench";
 const SECRET_KEY: &str = "bench-secret-key";
@@ -36,14 +38,13 @@ fn s3_bucket(runtime: &tokio::runtime::Runtime, root: &std::path::Path) -> Bucke
             });
         }
     });
-    // SAFETY: set once, before any thread of this bench reads the environment.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        std::env::set_var("AWS_REGION", "us-east-1");
-    }
     Store::new(StoreLocation::S3 {
         endpoint: Some(format!("http://{address}")),
+        credentials: Some(S3Credentials {
+            access_key_id: ACCESS_KEY.to_owned(),
+            secret_access_key: SECRET_KEY.to_owned(),
+        }),
+        region: Some("us-east-1".to_owned()),
     })
     .bucket("bench")
     .unwrap()

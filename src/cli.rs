@@ -72,6 +72,21 @@ impl ServeArgs {
         })
     }
 
+    /// The live server's configuration (everything but its sockets), validated.
+    pub fn config(&self) -> Result<crate::live::ServeConfig, SetupError> {
+        let region = ids::region_from_env();
+        Ok(crate::live::ServeConfig {
+            channels: self.channels(&region)?,
+            store: crate::storage::Store::new(self.storage.location()),
+            writer_policy: self.storage.writer_policy(),
+            events_file: self.events.clone(),
+            starvation_timeout: std::time::Duration::from_secs(self.starvation_timeout),
+            region,
+            clock: std::sync::Arc::new(crate::time::SystemClock),
+            hooks: crate::live::channel_recorder::RecorderHooks::default(),
+        })
+    }
+
     /// The channels to serve, validated.
     pub fn channels(
         &self,
@@ -161,8 +176,14 @@ impl StorageArgs {
     /// Where to store, with the S3 endpoint filled in.
     pub fn location(&self) -> StoreLocation {
         match &self.store {
-            StoreLocation::S3 { endpoint: None } => StoreLocation::S3 {
+            StoreLocation::S3 {
+                endpoint: None,
+                credentials,
+                region,
+            } => StoreLocation::S3 {
                 endpoint: self.s3_endpoint.clone(),
+                credentials: credentials.clone(),
+                region: region.clone(),
             },
             other => other.clone(),
         }

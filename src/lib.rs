@@ -42,14 +42,16 @@
 
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod av;
 pub mod cli;
+pub mod codecs;
+pub mod error;
 pub mod hls;
 pub mod ids;
 pub mod ingest;
 pub mod ladder;
 pub mod layout;
 pub mod live;
-pub mod media;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
@@ -57,4 +59,3 @@ pub mod recording;
 pub mod storage;
 pub mod thumbnail;
 pub mod time;
-pub mod transcode;

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs, ServeArgs};
-use ivs_recorder::live::ServeConfig;
+use std::io::Write;
+
+use ivs_recorder::live::channels::LiveChannel;
+use ivs_recorder::live::{self, Listeners};
 use ivs_recorder::progress::TerminalProgress;
 use ivs_recorder::recording::{
     ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
@@ -40,9 +43,8 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {
-    let region = ivs_recorder::ids::region_from_env();
-    let channels = match args.channels(&region) {
-        Ok(channels) => channels,
+    let config = match args.config() {
+        Ok(config) => config,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
@@ -50,18 +52,12 @@ fn serve(args: &ServeArgs) -> ExitCode {
     };
     let run = || -> anyhow::Result<()> {
         let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-        let config = ServeConfig {
-            channels,
-            rtmp_listen: args.rtmp_listen,
-            rtmps: args.rtmps(),
-            store: Store::new(args.storage.location()),
-            writer_policy: args.storage.writer_policy(),
-            events_file: args.events.clone(),
-            starvation_timeout: std::time::Duration::from_secs(args.starvation_timeout),
-            region,
-            clock: Arc::new(SystemClock),
-        };
-        ivs_recorder::live::serve(config, &runtime)?;
+        runtime.block_on(async {
+            let rtmps = args.rtmps();
+            let listeners = live::listen(args.rtmp_listen, rtmps.as_ref()).await?;
+            print_ingest_urls(&config.channels, &listeners);
+            live::run(config, listeners, shutdown_signal()).await
+        })?;
         Ok(())
     };
     match run() {
@@ -71,6 +67,65 @@ fn serve(args: &ServeArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Prints where the server listens and every channel's ingest URLs. A closed stdout must not stop
+/// the server: write errors are ignored.
+fn print_ingest_urls(channels: &[LiveChannel], listeners: &Listeners) {
+    let address = |listener: &tokio::net::TcpListener| listener.local_addr().ok();
+    let plain = address(&listeners.rtmp);
+    let secure = listeners.rtmps.as_ref().and_then(|(l, _)| address(l));
+    let mut out = std::io::stdout().lock();
+    if let Some(plain) = plain {
+        let _ = writeln!(out, "ivs-recorder: RTMP ingest listening on {plain}");
+    }
+    if let Some(secure) = secure {
+        let _ = writeln!(out, "ivs-recorder: RTMPS ingest listening on {secure}");
+    }
+    let mut channels: Vec<&LiveChannel> = channels.iter().collect();
+    channels.sort_by(|a, b| a.channel.name.cmp(&b.channel.name));
+    for live in channels {
+        let recording = live.recording.as_ref().map_or_else(
+            || "not recorded".to_owned(),
+            |c| {
+                let bucket = c
+                    .destination_configuration
+                    .s3
+                    .as_ref()
+                    .map_or("", |s3| s3.bucket_name.as_str());
+                format!("records to bucket {bucket}")
+            },
+        );
+        for (scheme, at) in [("rtmp", plain), ("rtmps", secure)] {
+            if let Some(at) = at {
+                let _ = writeln!(
+                    out,
+                    "  channel {} ({}, {}, {recording}): {}",
+                    live.channel.name,
+                    live.channel.arn,
+                    live.channel.channel_type,
+                    live::ingest_url(scheme, at, &live.stream_key)
+                );
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
+/// Completes at SIGINT or SIGTERM, logging which came.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let name = match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    };
+    tracing::info!("{name}: shutting down");
 }
 
 fn record(args: &RecordArgs) -> ExitCode {
@@ -128,7 +183,7 @@ fn run_record(
     eprintln!("{}", summary(&outcome));
     let code = match &outcome.result {
         RecordingResult::Ended => ExitCode::SUCCESS,
-        RecordingResult::Failed { reason } => {
+        RecordingResult::Failed(reason) => {
             eprintln!(
                 "error: the recording failed and was closed with recording-failed.json: {reason}"
             );

@@ -3,13 +3,12 @@
 //!
 //! - [`segmenter`]: pure; segment and GOP boundaries.
 //! - [`playlist`]: pure; the playlist texts.
-//! - [`codecs`]: pure; `CODECS=` strings from stream configuration.
-//! - [`mux`]: MPEG-TS into memory (libavformat).
-//! - [`rendition`]: one rendition's segments and their GOP byte ranges.
+//! - [`rendition`]: one rendition's segments and their GOP byte ranges (muxed by
+//!   [`crate::av::ts_mux`]).
 //! - [`publisher`]: stores segments and playlists in D13 order.
+//! - [`output`]: every rendition of one stream of a recording, packets in, objects out.
 
-pub mod codecs;
-pub mod mux;
+pub mod output;
 pub mod playlist;
 pub mod publisher;
 pub mod rendition;

@@ -5,10 +5,10 @@ use ffmpeg_next as ffmpeg;
 
 use std::collections::VecDeque;
 
-use super::codecs;
-use super::mux::{MuxError, Track, TsMuxer, TsStream};
 use super::playlist::{GopEntry, SegmentEntry};
 use super::segmenter::{Boundary, Segmenter};
+use crate::av::ts_mux::{MuxError, Track, TsMuxer, TsStream};
+use crate::codecs;
 use crate::time::TimeBase;
 
 /// A segment ready to store.
@@ -117,7 +117,7 @@ impl RenditionSegments {
             Boundary::None => {}
             Boundary::Gop => {
                 if let Some(open) = &mut self.open {
-                    let offset = open.muxer.start_gop();
+                    let offset = open.muxer.start_gop()?;
                     open.gops.push((pts, offset));
                 }
             }

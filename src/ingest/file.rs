@@ -75,7 +75,7 @@ impl FileInput {
     /// Opens `path` and finds its video stream. With `realtime`, packets are released no faster
     /// than their timestamps advance.
     pub fn open(path: &Path, realtime: bool) -> Result<Self, InputError> {
-        crate::media::init();
+        crate::av::init();
         if !path.exists() {
             return Err(InputError::NotFound {
                 path: path.to_owned(),

@@ -8,14 +8,16 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
 
 use super::flv::{self, AacConfig, AudioTag, FlvError, VideoTag};
+pub use super::message::{LiveMessage, LiveMetadata};
 use super::queue::QueueReceiver;
 use super::{AudioInfo, InputInfo, InputPacket, PacketSource, VideoInfo};
-use crate::hls::codecs;
-use crate::pipeline::decode::VideoDecoder;
+use crate::av::decode::VideoDecoder;
+use crate::av::parameters::{AllocError, aac_parameters, h264_parameters};
+use crate::codecs;
+use crate::error::error_chain;
 use crate::time::TimeBase;
 
 /// RTMP timestamps are milliseconds.
@@ -35,40 +37,6 @@ const AUDIO_CONFIG_WAIT_MS: u32 = 1_000;
 /// Frame rate assumed when neither metadata nor timestamps tell it.
 const FALLBACK_FRAME_RATE: f64 = 30.0;
 
-/// One message of a publish, as the connection passes it on.
-#[derive(Debug, Clone)]
-pub enum LiveMessage {
-    /// `@setDataFrame onMetaData`.
-    Metadata(LiveMetadata),
-    /// A video message body and its timestamp (ms).
-    Video {
-        /// RTMP timestamp (decode time), ms.
-        timestamp_ms: u32,
-        /// The FLV video tag body.
-        body: Bytes,
-    },
-    /// An audio message body and its timestamp (ms).
-    Audio {
-        /// RTMP timestamp, ms.
-        timestamp_ms: u32,
-        /// The FLV audio tag body.
-        body: Bytes,
-    },
-}
-
-/// What the publisher declares about its stream (all optional).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveMetadata {
-    /// Declared frame rate.
-    pub frame_rate: Option<f64>,
-    /// Declared video bitrate, kbps.
-    pub video_bitrate_kbps: Option<u32>,
-    /// Declared audio bitrate, kbps.
-    pub audio_bitrate_kbps: Option<u32>,
-    /// The encoder's name.
-    pub encoder: Option<String>,
-}
-
 /// Why a live stream could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -81,6 +49,9 @@ pub enum LiveError {
     /// A message that is not H.264 / AAC or is malformed.
     #[error(transparent)]
     Flv(#[from] FlvError),
+    /// Codec parameters could not be allocated.
+    #[error(transparent)]
+    Alloc(#[from] AllocError),
     /// The first keyframe does not decode.
     #[error("the first keyframe is not decodable H.264: {0}")]
     Undecodable(String),
@@ -143,7 +114,7 @@ impl LiveInput {
         source: String,
         max_bitrate_bps: Option<u64>,
     ) -> Result<Self, LiveError> {
-        crate::media::init();
+        crate::av::init();
         let mut metadata = LiveMetadata::default();
         let mut avcc: Option<Vec<u8>> = None;
         let mut aac: Option<(Vec<u8>, AacConfig)> = None;
@@ -205,17 +176,24 @@ impl LiveInput {
             return Err(LiveError::EndedBeforeKeyframe);
         };
         let avcc = avcc.ok_or(LiveError::NoSequenceHeader)?;
-        let video_parameters = h264_parameters(&avcc);
+        let video_parameters = h264_parameters(&avcc)?;
         let (width, height) = decode_size(&video_parameters, &keyframe)?;
         let frame_rate = metadata
             .frame_rate
             .filter(|rate| rate.is_finite() && *rate > 0.0)
             .unwrap_or(FALLBACK_FRAME_RATE);
-        let audio = aac.as_ref().map(|(config, parsed)| AudioInfo {
-            stream_index: 1,
-            time_base: ffmpeg::Rational::new(1, 1000),
-            parameters: aac_parameters(config, *parsed),
-        });
+        let audio = aac
+            .as_ref()
+            .map(|(config, parsed)| {
+                aac_parameters(config, parsed.sample_rate, parsed.channels).map(|parameters| {
+                    AudioInfo {
+                        stream_index: 1,
+                        time_base: ffmpeg::Rational::new(1, 1000),
+                        parameters,
+                    }
+                })
+            })
+            .transpose()?;
         let audio_frame_ms = aac
             .as_ref()
             .map_or(21, |(_, c)| 1_024_000 / i64::from(c.sample_rate.max(1)));
@@ -403,64 +381,14 @@ impl BitrateMeter {
     }
 }
 
-/// Codec parameters of an H.264 stream configured by `avcc`.
-fn h264_parameters(avcc: &[u8]) -> ffmpeg::codec::Parameters {
-    let mut parameters = ffmpeg::codec::Parameters::new();
-    // SAFETY: `parameters` owns a freshly allocated AVCodecParameters; the extradata buffer is
-    // allocated with av_mallocz (padded, as libav requires) and owned by it from here on.
-    unsafe {
-        let raw = parameters.as_mut_ptr();
-        (*raw).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
-        (*raw).codec_id = ffmpeg::ffi::AVCodecID::AV_CODEC_ID_H264;
-        set_extradata(raw, avcc);
-    }
-    parameters
-}
-
-/// Codec parameters of an AAC stream configured by `config`.
-fn aac_parameters(config: &[u8], parsed: AacConfig) -> ffmpeg::codec::Parameters {
-    let mut parameters = ffmpeg::codec::Parameters::new();
-    // SAFETY: as in `h264_parameters`; the channel layout is initialised by libavutil.
-    unsafe {
-        let raw = parameters.as_mut_ptr();
-        (*raw).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO;
-        (*raw).codec_id = ffmpeg::ffi::AVCodecID::AV_CODEC_ID_AAC;
-        (*raw).sample_rate = i32::try_from(parsed.sample_rate).unwrap_or(48_000);
-        (*raw).frame_size = 1024;
-        ffmpeg::ffi::av_channel_layout_default(&mut (*raw).ch_layout, i32::from(parsed.channels));
-        #[allow(deprecated)]
-        {
-            (*raw).channels = i32::from(parsed.channels);
-        }
-        set_extradata(raw, config);
-    }
-    parameters
-}
-
-/// # Safety
-/// `raw` must be a valid AVCodecParameters with no extradata.
-unsafe fn set_extradata(raw: *mut ffmpeg::ffi::AVCodecParameters, bytes: &[u8]) {
-    let padding = ffmpeg::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
-    // SAFETY: the caller's guarantee; the buffer holds `bytes.len() + padding` zeroed bytes.
-    unsafe {
-        let buffer = ffmpeg::ffi::av_mallocz(bytes.len() + padding).cast::<u8>();
-        if buffer.is_null() {
-            return;
-        }
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer, bytes.len());
-        (*raw).extradata = buffer;
-        (*raw).extradata_size = i32::try_from(bytes.len()).unwrap_or(0);
-    }
-}
-
 /// The picture size of the first keyframe, decoded.
 fn decode_size(
     parameters: &ffmpeg::codec::Parameters,
     keyframe: &[u8],
 ) -> Result<(u32, u32), LiveError> {
     let undecodable = |why: String| LiveError::Undecodable(why);
-    let mut decoder = VideoDecoder::open(parameters.clone(), 1)
-        .map_err(|err| undecodable(crate::recording::media::error_chain(&err)))?;
+    let mut decoder =
+        VideoDecoder::open(parameters.clone(), 1).map_err(|err| undecodable(error_chain(&err)))?;
     let mut packet = ffmpeg::Packet::copy(keyframe);
     packet.set_pts(Some(0));
     packet.set_dts(Some(0));
@@ -473,11 +401,11 @@ fn decode_size(
     };
     decoder
         .decode(&packet, &mut on_frame)
-        .map_err(|err| undecodable(crate::recording::media::error_chain(&err)))?;
+        .map_err(|err| undecodable(error_chain(&err)))?;
     if size.get().is_none() {
         decoder
             .drain(&mut on_frame)
-            .map_err(|err| undecodable(crate::recording::media::error_chain(&err)))?;
+            .map_err(|err| undecodable(error_chain(&err)))?;
     }
     match size.get() {
         Some((width, height)) if width > 0 && height > 0 => Ok((width, height)),

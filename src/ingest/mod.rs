@@ -1,10 +1,11 @@
 //! Inputs: where compressed packets come from. `file` reads a media file; `live` turns the
-//! messages of an RTMP publisher into the same [`InputInfo`] and packet stream; `flv` reads the
-//! FLV tag bodies RTMP carries; `queue` bounds what waits between a connection and its recorder.
+//! messages of an RTMP publisher into the same [`InputInfo`] and packet stream; `message` is what a
+//! publish's connection passes on, `flv` reads the FLV tag bodies it carries; `queue` bounds what waits between a connection and its recorder.
 
 mod file;
 pub mod flv;
 pub mod live;
+pub mod message;
 pub mod queue;
 
 pub use file::{FileInput, InputError};
@@ -87,20 +88,6 @@ impl std::fmt::Debug for InputPacket {
             .field("pts", &packet.pts())
             .field("size", &packet.size())
             .finish()
-    }
-}
-
-/// The codec configuration bytes ("extradata": avcC, AudioSpecificConfig, …) of a stream.
-pub fn extradata(parameters: &ffmpeg::codec::Parameters) -> Vec<u8> {
-    // SAFETY: `parameters` owns a valid AVCodecParameters; extradata is `extradata_size` bytes.
-    unsafe {
-        let raw = parameters.as_ptr();
-        let size = usize::try_from((*raw).extradata_size).unwrap_or(0);
-        if (*raw).extradata.is_null() || size == 0 {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts((*raw).extradata, size).to_vec()
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use super::live::LiveMessage;
+use super::message::LiveMessage;
 
 /// The sending side (the connection).
 #[derive(Debug)]
@@ -34,16 +34,6 @@ pub fn publish_queue(max_messages: usize, max_bytes: usize) -> (QueueSender, Que
         },
         QueueReceiver { receiver },
     )
-}
-
-impl LiveMessage {
-    /// Bytes this message holds.
-    pub fn size(&self) -> usize {
-        match self {
-            Self::Metadata(_) => 64,
-            Self::Video { body, .. } | Self::Audio { body, .. } => body.len(),
-        }
-    }
 }
 
 impl QueueSender {

@@ -4,31 +4,36 @@
 //! - [`channels`]: the channels served (the `--channels` file or the default one).
 //! - [`rtmp`]: the RTMP server (tokio + `rml_rtmp`), one task per connection.
 //! - [`registry`]: stream key → channel; refuses unknown keys and second publishers.
-//! - [`recorder`]: one thread per channel recording its publishes, with the reconnect window.
+//! - [`channel_recorder`]: one thread per channel recording its publishes, with the reconnect
+//!   window.
 //! - [`limits`]: pure; ingest limits (D19) and merge eligibility (D10).
-//! - [`sessions`], [`events`]: the stream session records and the event log.
+//! - [`event`]: pure; the typed IVS events and their EventBridge shape.
+//! - [`event_log`]: where events go (log line, stream session, JSON-lines file).
+//! - [`sessions`]: the stream session records behind GetStreamSession.
 //! - [`tls`]: the RTMPS acceptor.
 
+pub mod channel_recorder;
 pub mod channels;
-pub mod events;
+pub mod event;
+pub mod event_log;
 pub mod limits;
-pub mod recorder;
 pub mod registry;
 pub mod rtmp;
 pub mod sessions;
 pub mod tls;
 
-use std::io::Write;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::runtime::Runtime;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
+use self::channel_recorder::{RecorderContext, RecorderHooks};
 use self::channels::LiveChannel;
-use self::events::{EventLog, EventsFileError};
-use self::recorder::RecorderContext;
+use self::event_log::{EventLog, EventsFileError};
 use self::registry::{INGEST_APP, IngestRegistry};
 use self::rtmp::{ConnectionSettings, serve_rtmp};
 use self::sessions::SessionRegistry;
@@ -36,15 +41,11 @@ use crate::ids::DEFAULT_ACCOUNT_ID;
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
 
-/// Everything `serve` needs.
+/// Everything the live server needs besides its sockets.
 #[derive(Debug)]
 pub struct ServeConfig {
     /// The channels to ingest.
     pub channels: Vec<LiveChannel>,
-    /// Where RTMP listens.
-    pub rtmp_listen: SocketAddr,
-    /// RTMPS: where it listens, the PEM certificate chain and the PEM private key.
-    pub rtmps: Option<RtmpsConfig>,
     /// Where recordings go.
     pub store: Store,
     /// Retries, spool and deadline for store outages.
@@ -57,6 +58,25 @@ pub struct ServeConfig {
     pub region: String,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
+    /// Instrumentation for tests (default: none).
+    pub hooks: RecorderHooks,
+}
+
+/// The sockets the live server accepts publishers on, bound by the caller.
+pub struct Listeners {
+    /// Plain RTMP.
+    pub rtmp: TcpListener,
+    /// RTMPS: its listener and the TLS acceptor.
+    pub rtmps: Option<(TcpListener, TlsAcceptor)>,
+}
+
+impl std::fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listeners")
+            .field("rtmp", &self.rtmp)
+            .field("rtmps", &self.rtmps.as_ref().map(|(listener, _)| listener))
+            .finish()
+    }
 }
 
 /// RTMPS settings.
@@ -70,12 +90,14 @@ pub struct RtmpsConfig {
     pub key: PathBuf,
 }
 
-/// Why `serve` could not run.
+/// Why the live server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The RTMP address could not be bound.
-    #[error("cannot listen for RTMP on {address}")]
+    /// An address could not be bound.
+    #[error("cannot listen for {protocol} on {address}")]
     Bind {
+        /// `RTMP` or `RTMPS`.
+        protocol: &'static str,
         /// The address.
         address: SocketAddr,
         /// What the OS said.
@@ -103,20 +125,44 @@ pub fn ingest_url(scheme: &str, address: SocketAddr, stream_key: &str) -> String
     )
 }
 
-fn bind(
-    runtime: &Runtime,
-    address: SocketAddr,
-) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
-    let bind_error = |source| ServeError::Bind { address, source };
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(address))
-        .map_err(bind_error)?;
-    let bound = listener.local_addr().map_err(bind_error)?;
-    Ok((listener, bound))
+/// Binds `address` for `protocol` (`RTMP` or `RTMPS`).
+pub async fn bind(protocol: &'static str, address: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind {
+            protocol,
+            address,
+            source,
+        })
 }
 
-/// Serves until SIGINT or SIGTERM, then finalises every live recording and returns.
-pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
+/// Binds plain RTMP on `rtmp` and, when configured, RTMPS with its certificate.
+pub async fn listen(
+    rtmp: SocketAddr,
+    rtmps: Option<&RtmpsConfig>,
+) -> Result<Listeners, ServeError> {
+    let plain = bind("RTMP", rtmp).await?;
+    let secure = match rtmps {
+        None => None,
+        Some(rtmps) => {
+            let acceptor = tls::acceptor(&rtmps.cert, &rtmps.key)?;
+            Some((bind("RTMPS", rtmps.listen).await?, acceptor))
+        }
+    };
+    Ok(Listeners {
+        rtmp: plain,
+        rtmps: secure,
+    })
+}
+
+/// Serves publishers on `listeners` until `shutdown` completes, then closes every connection,
+/// finalises every live recording (and those waiting in their reconnect window) and returns.
+/// Channel recorders run on threads of their own; storage runs on the current runtime.
+pub async fn run(
+    config: ServeConfig,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let sessions = SessionRegistry::default();
     let events = EventLog::new(
         config.events_file.as_deref(),
@@ -124,119 +170,49 @@ pub fn serve(config: ServeConfig, runtime: &Runtime) -> Result<(), ServeError> {
         DEFAULT_ACCOUNT_ID,
         &config.region,
     )?;
-    let (listener, address) = bind(runtime, config.rtmp_listen)?;
-    let secure = match &config.rtmps {
-        None => None,
-        Some(rtmps) => {
-            let acceptor = tls::acceptor(&rtmps.cert, &rtmps.key)?;
-            let (listener, address) = bind(runtime, rtmps.listen)?;
-            Some((listener, address, acceptor))
-        }
-    };
     let context = RecorderContext {
-        runtime: runtime.handle().clone(),
+        runtime: tokio::runtime::Handle::current(),
         store: Arc::new(config.store),
         writer_policy: config.writer_policy,
         clock: config.clock,
         events,
         sessions,
+        hooks: config.hooks,
     };
     let registry = Arc::new(IngestRegistry::new(config.channels, &context));
-    // A closed stdout must not stop the server: write errors are ignored.
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "ivs-recorder: RTMP ingest listening on {address}");
-    if let Some((_, secure_address, _)) = &secure {
-        let _ = writeln!(
-            out,
-            "ivs-recorder: RTMPS ingest listening on {secure_address}"
-        );
-    }
-    for live in registry.channels() {
-        let recording = live.recording.as_ref().map_or_else(
-            || "not recorded".to_owned(),
-            |c| {
-                let bucket = c
-                    .destination_configuration
-                    .s3
-                    .as_ref()
-                    .map_or("", |s3| s3.bucket_name.as_str());
-                format!("records to bucket {bucket}")
-            },
-        );
-        let _ = writeln!(
-            out,
-            "  channel {} ({}, {}, {recording}): {}",
-            live.channel.name,
-            live.channel.arn,
-            live.channel.channel_type,
-            ingest_url("rtmp", address, &live.stream_key)
-        );
-        if let Some((_, secure_address, _)) = &secure {
-            let _ = writeln!(
-                out,
-                "  channel {}: {}",
-                live.channel.name,
-                ingest_url("rtmps", *secure_address, &live.stream_key)
-            );
-        }
-    }
-    let _ = out.flush();
-    drop(out);
-
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = ConnectionSettings {
         starvation_timeout: config.starvation_timeout,
     };
-    runtime.block_on(async {
-        let mut servers = vec![tokio::spawn(serve_rtmp(
+    let mut servers = vec![tokio::spawn(serve_rtmp(
+        listeners.rtmp,
+        None,
+        Arc::clone(&registry),
+        settings,
+        stopped.clone(),
+    ))];
+    if let Some((listener, acceptor)) = listeners.rtmps {
+        servers.push(tokio::spawn(serve_rtmp(
             listener,
-            None,
+            Some(acceptor),
             Arc::clone(&registry),
             settings,
-            stopped.clone(),
-        ))];
-        if let Some((listener, _, acceptor)) = secure {
-            servers.push(tokio::spawn(serve_rtmp(
-                listener,
-                Some(acceptor),
-                Arc::clone(&registry),
-                settings,
-                stopped,
-            )));
-        }
-        let signal = shutdown_signal().await;
-        tracing::info!("{signal}: closing every connection and finalising live recordings");
-        let _ = stop.send(true);
-        for server in servers {
-            let _ = server.await;
-        }
-    });
-    registry.close();
+            stopped,
+        )));
+    }
+    shutdown.await;
+    tracing::info!("closing every connection and finalising live recordings");
+    let _ = stop.send(true);
+    for server in servers {
+        let _ = server.await;
+    }
+    // Joining the recorder threads blocks: off the async workers.
+    let closing = tokio::task::spawn_blocking(move || registry.close()).await;
+    if let Err(join_error) = closing {
+        tracing::error!("finalising the live recordings panicked: {join_error}");
+    }
     tracing::info!("every recording is finalised");
     Ok(())
-}
-
-/// Waits for SIGINT or SIGTERM; names the one that came.
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = terminate.recv() => "SIGTERM",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    }
 }
 
 #[cfg(test)]

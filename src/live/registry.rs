@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use super::channel_recorder::{ChannelRecorder, Publish, RecorderContext};
 use super::channels::LiveChannel;
-use super::events::{Detail, EventLog, IvsEvent, StreamDetail};
-use super::recorder::{ChannelRecorder, Publish, RecorderContext};
+use super::event::{Detail, IvsEvent, StreamDetail, StreamEvent};
+use super::event_log::EventLog;
 use super::sessions::{SessionRegistry, StreamSession, new_stream_id};
 use crate::ingest::live::LiveMessage;
 use crate::ingest::queue::{QueueSender, publish_queue};
@@ -123,7 +124,7 @@ impl IngestRegistry {
             time: now,
             channel_arn: slot.live.channel.arn.clone(),
             detail: Detail::Stream(StreamDetail {
-                event_name: "Session Created".to_owned(),
+                event_name: StreamEvent::SessionCreated,
                 channel_name: slot.live.channel.name.clone(),
                 stream_id: stream_id.clone(),
                 code: None,

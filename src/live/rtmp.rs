@@ -136,7 +136,7 @@ pub async fn run_connection<S>(
 }
 
 fn error_text(err: &ConnectionError) -> String {
-    crate::recording::media::error_chain(err)
+    crate::error::error_chain(err)
 }
 
 struct Connection<S> {

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::event::EventKind;
 use crate::ids::random_alphanumeric;
 use crate::ingest::live::ProbedStream;
 use crate::model::{Channel, RecordingConfiguration};
@@ -24,6 +25,9 @@ pub fn new_stream_id() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEvent {
+    /// What kind of event it was.
+    #[serde(skip)]
+    pub kind: EventKind,
     /// e.g. `Stream Start`.
     pub name: String,
     /// The detail-type.
@@ -163,11 +167,9 @@ pub struct StreamSession {
 impl StreamSession {
     /// Whether a failure or limit breach happened (`hasErrorEvent` of the summary).
     pub fn has_error_event(&self) -> bool {
-        self.truncated_events.iter().any(|e| {
-            e.event_type == super::events::LIMIT_BREACH
-                || e.name.contains("Failure")
-                || e.code.is_some()
-        })
+        self.truncated_events
+            .iter()
+            .any(|e| e.kind.is_error() || e.code.is_some())
     }
 }
 
@@ -227,6 +229,7 @@ mod tests {
     use super::*;
     use crate::ingest::flv::AacConfig;
     use crate::ingest::live::LiveMetadata;
+    use crate::live::event::StreamEvent;
     use crate::model::ChannelType;
     use time::macros::datetime;
 
@@ -266,6 +269,7 @@ mod tests {
             registry.record_event(
                 &id,
                 SessionEvent {
+                    kind: EventKind::Stream(StreamEvent::StreamStart),
                     name: format!("e{n}"),
                     event_type: "IVS Stream State Change".to_owned(),
                     event_time: datetime!(2026-11-28 10:00:00 UTC),

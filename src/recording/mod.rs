@@ -1,19 +1,20 @@
 //! One recording: from an input to the objects IVS writes for it (`events/`, `media/`).
 //!
+//! - [`session`]: one open recording (prefix, writer, packet loop) from start to end, over one
+//!   stream (a file) or several merged ones (live reconnects); the D13 write order.
+//! - [`packet_loop`]: reads each stream to its end through the pipeline into HLS and thumbnails;
+//!   the media timeline.
+//! - [`record_file`]: the `record` front end: checks, plan, one stream, outcome.
+//! - [`outcome`]: the errors that prevent a recording and how one ended.
 //! - [`metadata`]: the `recording-*.json` documents (pure).
-//! - [`recorder`]: records a media file (the `record` command): checks, plan, events, outcome.
-//! - [`session`]: one open recording (prefix, writer, media) from start to end, over one stream
-//!   (a file) or several merged ones (live reconnects).
-//! - [`media`]: reads each stream to its end, feeding HLS and thumbnails; the media timeline.
-//! - [`hls_output`]: every selected rendition segmented, muxed and published.
 
-pub mod hls_output;
-pub mod media;
 pub mod metadata;
-pub mod recorder;
+pub mod outcome;
+pub mod packet_loop;
+pub mod record_file;
 pub mod session;
 
-pub use recorder::{
-    ProgressCallback, RecordError, RecordOutcome, RecordRequest, RecordingResult, record_file,
-};
+pub use outcome::{RecordError, RecordingResult};
+pub use packet_loop::ProgressCallback;
+pub use record_file::{RecordOutcome, RecordRequest, record_file, record_file_async};
 pub use session::{ClosedRecording, Plan, Recording, RecordingTarget};

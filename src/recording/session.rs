@@ -8,26 +8,23 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
 
-use super::hls_output::HlsSetup;
-use super::media::{MediaResult, MediaSetup, RecordingMedia, StreamReport};
 use super::metadata::{Ending, RecordingFacts};
-use super::recorder::{ProgressCallback, RecordError, RecordingResult};
+use super::outcome::{RecordError, RecordingResult};
+use super::packet_loop::{MediaResult, MediaSetup, PacketLoop, ProgressCallback, StreamReport};
+use crate::av::decode::{DecodeError, VideoDecoder};
+use crate::error::{Failure, FailureKind};
+use crate::hls::output::HlsSetup;
 use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{InputInfo, PacketSource};
 use crate::ladder::{Ladder, Rendition, SourceVideo, decodes_every_frame};
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, ChannelType, RecordingConfiguration, ThumbnailConfiguration};
-use crate::pipeline::decode::{DecodeError, VideoDecoder};
-use crate::storage::{
-    Artifact, ArtifactSender, ArtifactWriter, Bucket, StorageError, WriteReport, WriterPolicy,
-};
+use crate::storage::{Artifact, ArtifactSender, ArtifactWriter, Bucket, WriteReport, WriterPolicy};
 use crate::thumbnail::worker::{ThumbnailTargets, ThumbnailWorker};
 use crate::time::{Clock, rfc3339_seconds};
 
 /// Decoder threads for the thumbnail path (the JPEG thread takes the other core).
 const DECODER_THREADS: usize = 1;
-/// `recording_status_message` of a failed recording, as IVS writes it.
-const FAILURE_STATUS_MESSAGE: &str = "InternalServerException";
 
 /// Where a recording goes and under which settings.
 #[derive(Clone)]
@@ -127,7 +124,7 @@ pub struct Recording {
     clock: Arc<dyn Clock>,
     writer: ArtifactWriter,
     store: ArtifactSender,
-    media: RecordingMedia,
+    media: PacketLoop,
     runtime: Handle,
 }
 
@@ -171,7 +168,8 @@ impl Recording {
                 Ok(worker) => Some(worker),
                 Err(err) => {
                     // Nothing has been queued: stop the writer and report.
-                    drop(finish_writer(writer, store, runtime));
+                    drop(store);
+                    drop(writer.finish_blocking(runtime));
                     return Err(err.into());
                 }
             }
@@ -184,7 +182,7 @@ impl Recording {
             channel: channel_arn.clone(),
             first_frame_at: started_at,
         });
-        let media = RecordingMedia::new(MediaSetup {
+        let media = PacketLoop::new(MediaSetup {
             hls,
             worker,
             interval_seconds: thumbnails.target_interval_seconds,
@@ -224,11 +222,8 @@ impl Recording {
                 runtime,
                 ..
             } = recording;
-            drop(media);
-            return Err(finish_writer(writer, store, &runtime)
-                .err()
-                .unwrap_or(err)
-                .into());
+            drop((media, store));
+            return Err(writer.finish_blocking(&runtime).err().unwrap_or(err).into());
         }
         Ok(recording)
     }
@@ -254,7 +249,7 @@ impl Recording {
     }
 
     /// Why the recording has failed, once it has.
-    pub fn failure(&self) -> Option<&str> {
+    pub fn failure(&self) -> Option<&Failure> {
         self.media.failure()
     }
 
@@ -269,7 +264,8 @@ impl Recording {
         match self.plan.thumbnail_decoder(thumbnails, source.info()) {
             Ok(decoder) => self.record_stream_with(source, decoder, started_at, progress),
             Err(err) => {
-                self.media.fail(super::media::error_chain(&err));
+                self.media
+                    .fail(Failure::from_error(FailureKind::Input, &err));
                 StreamReport::default()
             }
         }
@@ -288,9 +284,9 @@ impl Recording {
             .record_stream(source, decoder, started_at, progress)
     }
 
-    /// Marks the recording failed for `reason` (kept if it already failed).
-    pub fn fail(&mut self, reason: String) {
-        self.media.fail(reason);
+    /// Marks the recording failed (kept if it already failed).
+    pub fn fail(&mut self, failure: Failure) {
+        self.media.fail(failure);
     }
 
     /// Ends the recording: final playlists, then `recording-ended.json` (or
@@ -316,11 +312,9 @@ impl Recording {
                 RecordingResult::Ended,
                 prefix.recording_ended(),
             ),
-            Some(reason) => (
-                Ending::Failed(FAILURE_STATUS_MESSAGE.to_owned()),
-                RecordingResult::Failed {
-                    reason: reason.clone(),
-                },
+            Some(failure) => (
+                Ending::Failed(failure.kind.exception_name().to_owned()),
+                RecordingResult::Failed(failure.clone()),
                 prefix.recording_failed(),
             ),
         };
@@ -333,7 +327,8 @@ impl Recording {
         };
         let ended = facts.ended(rfc3339_seconds(clock.now()), media.duration_ms, ending);
         let queued = store.send_blocking(Artifact::json(end_key, ended.to_json()));
-        let written = finish_writer(writer, store, &runtime)?;
+        drop(store);
+        let written = writer.finish_blocking(&runtime)?;
         queued?;
         Ok(ClosedRecording {
             location: bucket.describe(prefix.as_str()),
@@ -354,13 +349,4 @@ impl Recording {
             thumbnail_size: self.plan.thumbnail_size,
         }
     }
-}
-
-fn finish_writer(
-    writer: ArtifactWriter,
-    store: ArtifactSender,
-    runtime: &Handle,
-) -> Result<WriteReport, StorageError> {
-    drop(store);
-    runtime.block_on(writer.finish())
 }

@@ -23,6 +23,7 @@ use object_store::{
 };
 
 mod artifact;
+pub mod blocking;
 pub mod spool;
 mod writer;
 
@@ -99,12 +100,34 @@ pub enum StoreLocation {
     Directory(PathBuf),
     /// Process memory.
     Memory,
-    /// The S3 API: `endpoint` (MinIO, SeaweedFS, …) or AWS S3 when `None`. Credentials and region
-    /// come from the standard `AWS_*` variables; requests are path-style.
+    /// The S3 API: `endpoint` (MinIO, SeaweedFS, …) or AWS S3 when `None`; requests are
+    /// path-style. Credentials and region given here win over the standard `AWS_*` variables.
     S3 {
         /// e.g. `http://localhost:9000`.
         endpoint: Option<String>,
+        /// Access key and secret; `None`: from the environment.
+        credentials: Option<S3Credentials>,
+        /// e.g. `us-east-1`; `None`: from the environment, else the default region.
+        region: Option<String>,
     },
+}
+
+/// An S3 access key and its secret (the secret never appears in `Debug` output).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Credentials {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+}
+
+impl fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Objects larger than this go up as multipart uploads.
@@ -118,7 +141,11 @@ impl FromStr for StoreLocation {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(match text {
             "memory" | "memory://" => Self::Memory,
-            "s3" | "s3://" => Self::S3 { endpoint: None },
+            "s3" | "s3://" => Self::S3 {
+                endpoint: None,
+                credentials: None,
+                region: None,
+            },
             path => Self::Directory(PathBuf::from(path.strip_prefix("file://").unwrap_or(path))),
         })
     }
@@ -131,8 +158,9 @@ impl fmt::Display for StoreLocation {
             Self::Memory => f.write_str("memory://"),
             Self::S3 {
                 endpoint: Some(endpoint),
+                ..
             } => write!(f, "S3 at {endpoint}"),
-            Self::S3 { endpoint: None } => f.write_str("AWS S3"),
+            Self::S3 { endpoint: None, .. } => f.write_str("AWS S3"),
         }
     }
 }
@@ -194,8 +222,18 @@ impl Store {
                     keeps_content_type: true,
                 })
             }
-            StoreLocation::S3 { endpoint } => {
-                let store = s3_store(name, endpoint.as_deref()).map_err(bucket_error)?;
+            StoreLocation::S3 {
+                endpoint,
+                credentials,
+                region,
+            } => {
+                let store = s3_store(
+                    name,
+                    endpoint.as_deref(),
+                    credentials.as_ref(),
+                    region.as_deref(),
+                )
+                .map_err(bucket_error)?;
                 Ok(Bucket {
                     name: name.to_owned(),
                     location: self.location.to_string(),
@@ -208,10 +246,15 @@ impl Store {
     }
 }
 
-/// An S3 client for `bucket`: settings from the standard `AWS_*` variables, path-style requests,
-/// plain HTTP when the endpoint says so. It fails fast (one retry within 2 s): the writer's own
-/// retries and spool ride out longer outages without stalling media work.
-fn s3_store(bucket: &str, endpoint: Option<&str>) -> Result<impl ObjectStore, object_store::Error> {
+/// An S3 client for `bucket`: settings given, else from the standard `AWS_*` variables;
+/// path-style requests, plain HTTP when the endpoint says so. It fails fast (one retry within
+/// 2 s): the writer's own retries and spool ride out longer outages without stalling media work.
+fn s3_store(
+    bucket: &str,
+    endpoint: Option<&str>,
+    credentials: Option<&S3Credentials>,
+    region: Option<&str>,
+) -> Result<impl ObjectStore, object_store::Error> {
     let retry = RetryConfig {
         backoff: BackoffConfig::default(),
         max_retries: 1,
@@ -226,9 +269,17 @@ fn s3_store(bucket: &str, endpoint: Option<&str>) -> Result<impl ObjectStore, ob
         .with_client_options(client)
         .with_bucket_name(bucket)
         .with_virtual_hosted_style_request(false);
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    if let Some(region) = region {
+        builder = builder.with_region(region);
+    } else if std::env::var_os("AWS_REGION").is_none()
+        && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
         builder = builder.with_region(crate::ids::DEFAULT_REGION);
+    }
+    if let Some(credentials) = credentials {
+        builder = builder
+            .with_access_key_id(&credentials.access_key_id)
+            .with_secret_access_key(&credentials.secret_access_key);
     }
     if let Some(endpoint) = endpoint {
         builder = builder.with_endpoint(endpoint);
@@ -271,6 +322,11 @@ impl Bucket {
                 location: self.location.clone(),
                 source: Box::new(source),
             })
+    }
+
+    /// [`Self::check`] from synchronous code (see [`blocking`]).
+    pub fn check_blocking(&self, runtime: &tokio::runtime::Handle) -> Result<(), StorageError> {
+        blocking::wait(runtime, self.check())
     }
 
     /// Where `key` is, for people: a path on disk, `memory://bucket/key` or `s3://bucket/key`.

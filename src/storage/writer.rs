@@ -79,13 +79,14 @@ pub struct ArtifactSender {
 }
 
 impl ArtifactSender {
-    /// Queues `artifact` from a thread outside the async runtime.
+    /// Queues `artifact`, blocking while the queue is full (from a recording thread, or from a
+    /// task of a multi-thread runtime).
     pub fn send_blocking(&self, artifact: Artifact) -> Result<(), StorageError> {
-        self.sender
-            .blocking_send(artifact)
-            .map_err(|rejected| StorageError::WriterStopped {
+        super::blocking::outside_async(|| self.sender.blocking_send(artifact)).map_err(|rejected| {
+            StorageError::WriterStopped {
                 key: rejected.0.key,
-            })
+            }
+        })
     }
 
     /// Whether the store has stayed unreachable past the deadline (the recording should end).
@@ -109,6 +110,12 @@ impl ArtifactWriter {
     /// A handle to queue artifacts with.
     pub fn sender(&self) -> ArtifactSender {
         self.sender.clone()
+    }
+
+    /// [`Self::finish`] for code outside async tasks (the recording threads): blocks until
+    /// everything queued is written. `runtime` must be the runtime the writer was spawned on.
+    pub fn finish_blocking(self, runtime: &Handle) -> Result<WriteReport, StorageError> {
+        super::blocking::wait(runtime, self.finish())
     }
 
     /// Waits until everything queued (by every sender, which must all be dropped) is written.
@@ -164,7 +171,7 @@ impl Writer {
                 if let Some(spool) = self.spool.take() {
                     // Everything spooled is stored: the outage is over.
                     tracing::info!(spool = %spool.dir().display(), "the store is reachable again; spool drained");
-                    let _ = spool.delete();
+                    let _ = tokio::task::spawn_blocking(move || spool.delete()).await;
                 }
                 outage = None;
                 if self.closed {
@@ -178,13 +185,13 @@ impl Writer {
                     }
                 }
             }
-            let artifact = match self.head()? {
+            let artifact = match self.head().await? {
                 Some(artifact) => artifact,
                 None => continue,
             };
             match self.bucket.put(&artifact).await {
                 Ok(()) => {
-                    self.pop_head()?;
+                    self.pop_head().await?;
                     tracing::debug!(key = %artifact.key, bytes = artifact.bytes.len(), "stored");
                     self.report.bytes += artifact.bytes.len() as u64;
                     self.report.keys.push(artifact.key);
@@ -198,7 +205,7 @@ impl Writer {
                         *outage.get_or_insert_with(|| (Instant::now(), self.policy.first_retry));
                     if self.spool.is_none() {
                         tracing::warn!(error = %err, "the store failed; retrying and spooling to disk meanwhile");
-                        self.start_spool()?;
+                        self.start_spool().await?;
                     }
                     if since.elapsed() >= self.policy.deadline {
                         return self.give_up(since.elapsed(), err).await;
@@ -211,36 +218,29 @@ impl Writer {
     }
 
     /// The object at the head of the queue.
-    fn head(&self) -> Result<Option<Artifact>, StorageError> {
+    async fn head(&mut self) -> Result<Option<Artifact>, StorageError> {
         match self.queue.front() {
             None => Ok(None),
             Some(Pending::Memory(artifact)) => Ok(Some(artifact.clone())),
             Some(Pending::Spooled(entry)) => {
-                let spool = self
-                    .spool
-                    .as_ref()
-                    .expect("spooled entries live in the spool");
-                spool
-                    .load(entry)
+                let entry = entry.clone();
+                self.on_spool(move |spool| spool.load(&entry))
+                    .await
                     .map(Some)
-                    .map_err(|source| self.spool_error(source))
             }
         }
     }
 
-    fn pop_head(&mut self) -> Result<(), StorageError> {
+    async fn pop_head(&mut self) -> Result<(), StorageError> {
         if let Some(Pending::Spooled(entry)) = self.queue.pop_front()
-            && let Some(spool) = &mut self.spool
+            && self.spool.is_some()
         {
-            spool.remove(&entry).map_err(|source| StorageError::Spool {
-                dir: spool.dir().to_owned(),
-                source,
-            })?;
+            self.on_spool(move |spool| spool.remove(&entry)).await?;
         }
         Ok(())
     }
 
-    fn start_spool(&mut self) -> Result<(), StorageError> {
+    async fn start_spool(&mut self) -> Result<(), StorageError> {
         let name = format!(
             "{}-{}-{:x}",
             self.bucket.name(),
@@ -248,24 +248,54 @@ impl Writer {
             rand_suffix()
         );
         let dir = self.policy.spool_root.join(name);
-        let mut spool = Spool::create(&dir, self.bucket.name(), self.policy.spool_limit_bytes)
-            .map_err(|source| StorageError::Spool {
+        let (bucket, limit) = (self.bucket.name().to_owned(), self.policy.spool_limit_bytes);
+        let created = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || Spool::create(&dir, &bucket, limit)).await
+        };
+        let spool = match created {
+            Ok(spool) => spool.map_err(|source| StorageError::Spool {
                 dir: dir.clone(),
                 source,
-            })?;
+            })?,
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        };
+        self.spool = Some(spool);
         // Move what waits in memory to disk, keeping the order.
-        for pending in &mut self.queue {
-            if let Pending::Memory(artifact) = pending {
-                let entry = spool.push(artifact).map_err(|source| StorageError::Spool {
-                    dir: dir.clone(),
-                    source,
-                })?;
-                *pending = Pending::Spooled(entry);
+        for index in 0..self.queue.len() {
+            if let Pending::Memory(artifact) = &self.queue[index] {
+                let artifact = artifact.clone();
+                let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
+                self.queue[index] = Pending::Spooled(entry);
                 self.report.spooled += 1;
             }
         }
-        self.spool = Some(spool);
         Ok(())
+    }
+
+    /// Runs `work` on the spool on a blocking thread: disk I/O stays off the async workers.
+    async fn on_spool<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut Spool) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let Some(mut spool) = self.spool.take() else {
+            return Err(StorageError::Spool {
+                dir: self.policy.spool_root.clone(),
+                source: std::io::Error::other("no spool is open"),
+            });
+        };
+        let done = tokio::task::spawn_blocking(move || {
+            let result = work(&mut spool);
+            (spool, result)
+        })
+        .await;
+        let (spool, result) = match done {
+            Ok(done) => done,
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        };
+        let dir = spool.dir().to_owned();
+        self.spool = Some(spool);
+        result.map_err(|source| StorageError::Spool { dir, source })
     }
 
     /// Waits `delay` before the next retry, spooling whatever arrives meanwhile.
@@ -277,19 +307,15 @@ impl Writer {
             tokio::select! {
                 () = &mut sleep => return Ok(()),
                 received = self.receiver.recv(), if !self.closed && room => match received {
-                    Some(artifact) => self.spool_artifact(&artifact)?,
+                    Some(artifact) => self.spool_artifact(artifact).await?,
                     None => self.closed = true,
                 },
             }
         }
     }
 
-    fn spool_artifact(&mut self, artifact: &Artifact) -> Result<(), StorageError> {
-        let spool = self.spool.as_mut().expect("spooling only during an outage");
-        let entry = spool.push(artifact).map_err(|source| StorageError::Spool {
-            dir: spool.dir().to_owned(),
-            source,
-        })?;
+    async fn spool_artifact(&mut self, artifact: Artifact) -> Result<(), StorageError> {
+        let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
         self.queue.push_back(Pending::Spooled(entry));
         self.report.spooled += 1;
         Ok(())
@@ -305,7 +331,7 @@ impl Writer {
         tracing::error!(error = %last, "the store stayed unreachable past the deadline; keeping the spool");
         while !self.closed {
             match self.receiver.recv().await {
-                Some(artifact) => self.spool_artifact(&artifact)?,
+                Some(artifact) => self.spool_artifact(artifact).await?,
                 None => self.closed = true,
             }
         }
@@ -318,15 +344,6 @@ impl Writer {
             spool: spool.dir().to_owned(),
             source: Box::new(last),
         })
-    }
-
-    fn spool_error(&self, source: std::io::Error) -> StorageError {
-        let dir = self
-            .spool
-            .as_ref()
-            .map(|s| s.dir().to_owned())
-            .unwrap_or_default();
-        StorageError::Spool { dir, source }
     }
 }
 

@@ -11,6 +11,8 @@ use ffmpeg::software::scaling;
 use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 
+use crate::av::frame::set_quality;
+
 /// JPEG quantiser scale: 2 (best) .. 31 (worst). 3 gives IVS-like sizes (~100-150 KB at 720p).
 pub const JPEG_QUALITY: i32 = 3;
 /// libavcodec's `FF_QP2LAMBDA`: quantiser to lambda.
@@ -93,7 +95,7 @@ impl std::fmt::Debug for JpegThumbnailer {
 impl JpegThumbnailer {
     /// A thumbnailer producing `width` x `height` JPEGs.
     pub fn new(width: u32, height: u32) -> Result<Self, ThumbnailError> {
-        crate::media::init();
+        crate::av::init();
         let codec =
             ffmpeg::encoder::find(ffmpeg::codec::Id::MJPEG).ok_or(ThumbnailError::NoEncoder)?;
         let open_error = |source| ThumbnailError::Open {
@@ -140,10 +142,7 @@ impl JpegThumbnailer {
         self.scaled.set_pts(Some(self.next_pts));
         self.next_pts += 1;
         // With QSCALE the encoder takes each frame's own quality.
-        // SAFETY: `scaled` owns a valid AVFrame for its whole lifetime; `quality` is a plain int.
-        unsafe {
-            (*self.scaled.as_mut_ptr()).quality = JPEG_QUALITY * QP2LAMBDA;
-        }
+        set_quality(&mut self.scaled, JPEG_QUALITY * QP2LAMBDA);
         let encode_error = |source| ThumbnailError::Encode { number, source };
         self.encoder
             .send_frame(&self.scaled)

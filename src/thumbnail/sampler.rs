@@ -7,7 +7,7 @@ use ffmpeg_next as ffmpeg;
 
 use super::decode_gate::{DecodeGate, DecodeStep, PacketTiming};
 use super::schedule::ThumbnailSchedule;
-use crate::pipeline::decode::{VideoDecoder, frame_pts};
+use crate::av::decode::{VideoDecoder, frame_pts};
 
 /// A frame chosen as thumbnail `number`.
 pub struct SampledFrame {

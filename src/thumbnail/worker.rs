@@ -24,6 +24,9 @@ pub enum ThumbnailWorkerError {
     /// A thumbnail could not be queued for storage.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The thread died of a panic (a bug).
+    #[error("the thumbnail thread panicked")]
+    Panicked,
 }
 
 /// Where thumbnails go.
@@ -89,10 +92,9 @@ impl ThumbnailWorker {
     /// Waits for every queued frame to be stored; returns how many thumbnails were made.
     pub fn finish(self) -> Result<u64, ThumbnailWorkerError> {
         drop(self.frames);
-        match self.thread.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        self.thread
+            .join()
+            .unwrap_or(Err(ThumbnailWorkerError::Panicked))
     }
 }
 

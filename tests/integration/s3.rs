@@ -321,15 +321,19 @@ fn missing_bucket_and_refused_credentials_fail_before_writing() {
 
 #[test]
 fn large_objects_go_up_as_multipart_uploads() {
-    use ivs_recorder::storage::{Artifact, ArtifactWriter, Store, StoreLocation, WriterPolicy};
+    use ivs_recorder::storage::{
+        Artifact, ArtifactWriter, S3Credentials, Store, StoreLocation, WriterPolicy,
+    };
     let server = S3Server::start(&["ivs-recordings"]);
-    // The S3 store takes credentials from the environment, as the binary does.
-    let store = temp_env(|| {
-        Store::new(StoreLocation::S3 {
-            endpoint: Some(server.endpoint()),
-        })
+    let store = Store::new(StoreLocation::S3 {
+        endpoint: Some(server.endpoint()),
+        credentials: Some(S3Credentials {
+            access_key_id: ACCESS_KEY.to_owned(),
+            secret_access_key: SECRET_KEY.to_owned(),
+        }),
+        region: Some("us-east-1".to_owned()),
     });
-    let bucket = temp_env(|| store.bucket("ivs-recordings")).unwrap();
+    let bucket = store.bucket("ivs-recordings").unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let writer = ArtifactWriter::spawn(bucket, runtime.handle(), WriterPolicy::default());
     let sender = writer.sender();
@@ -358,25 +362,4 @@ fn large_objects_go_up_as_multipart_uploads() {
             .as_deref(),
         Some("video/MP2T")
     );
-}
-
-/// Runs `f` with the test's S3 credentials in the environment (the S3 store reads `AWS_*`).
-fn temp_env<T>(f: impl FnOnce() -> T) -> T {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    // SAFETY: serialised by LOCK; other tests in this binary pass credentials to child processes
-    // explicitly and do not read these variables.
-    unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
-        std::env::set_var("AWS_REGION", "us-east-1");
-    }
-    let result = f();
-    // SAFETY: as above.
-    unsafe {
-        std::env::remove_var("AWS_ACCESS_KEY_ID");
-        std::env::remove_var("AWS_SECRET_ACCESS_KEY");
-        std::env::remove_var("AWS_REGION");
-    }
-    result
 }

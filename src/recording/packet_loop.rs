@@ -1,25 +1,29 @@
-//! The media of one recording, stream by stream: every video and audio packet goes to the HLS
-//! output and the thumbnails; each stream's timeline (first keyframe to the end of the last
-//! frame) adds to the duration. A recording usually holds one stream; a publisher that reconnects
+//! The packet loop of one recording, stream by stream: every video and audio packet goes through
+//! the [`Pipeline`] into the HLS renditions and the thumbnail thread; each stream's timeline
+//! (first keyframe to the end of the last frame) adds to the duration. A recording usually holds one stream; a publisher that reconnects
 //! inside the reconnect window adds more (D9): segment and thumbnail numbers continue, the first
 //! segment of each later stream follows a discontinuity. A read error or a store that gave up
 //! make it a failure, keeping everything recorded before.
 
 use std::sync::Arc;
 
-use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 use time::OffsetDateTime;
 
-use super::hls_output::{HlsOutput, HlsSetup};
-use super::recorder::ProgressCallback;
+use crate::av::decode::VideoDecoder;
+use crate::error::{Failure, FailureKind};
+use crate::hls::output::{HlsError, HlsOutput, HlsSetup};
 use crate::hls::publisher::HlsPublisher;
 use crate::ingest::{InputInfo, InputPacket, PacketSource};
-use crate::pipeline::decode::VideoDecoder;
+use crate::pipeline::thumbnail_tap::ThumbnailTap;
+use crate::pipeline::{Pipeline, PipelineSink, TapReport};
 use crate::storage::ArtifactSender;
-use crate::thumbnail::worker::ThumbnailWorker;
+use crate::thumbnail::worker::{ThumbnailWorker, ThumbnailWorkerError};
 use crate::thumbnail::{SampledFrame, SamplerStats, ThumbnailSampler, ThumbnailSchedule};
 use crate::time::Clock;
+
+/// Receives (media seconds done, total media seconds when the input declares them).
+pub type ProgressCallback = Box<dyn FnMut(f64, Option<f64>) + Send>;
 
 /// What the media of a whole recording came to.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +35,7 @@ pub struct MediaResult {
     /// Decoding work done for thumbnails.
     pub sampler: SamplerStats,
     /// Why the recording failed, when it did.
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
 }
 
 /// What one stream added.
@@ -114,7 +118,7 @@ impl std::fmt::Debug for MediaSetup {
 }
 
 /// The media side of one recording, fed one stream after another.
-pub struct RecordingMedia {
+pub struct PacketLoop {
     setup: MediaSetup,
     /// HLS state carried from one stream to the next.
     publisher: Option<HlsPublisher>,
@@ -122,15 +126,61 @@ pub struct RecordingMedia {
     result: MediaResult,
 }
 
-impl std::fmt::Debug for RecordingMedia {
+impl std::fmt::Debug for PacketLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordingMedia")
+        f.debug_struct("PacketLoop")
             .field("result", &self.result)
             .finish_non_exhaustive()
     }
 }
 
-impl RecordingMedia {
+/// One stream being read: its timeline, and from its first keyframe on, its pipeline and HLS.
+struct StreamState {
+    timeline: Timeline,
+    /// The thumbnail decoder, until the pipeline takes it.
+    decoder: Option<VideoDecoder>,
+    pipeline: Option<Pipeline>,
+    hls: Option<HlsOutput>,
+}
+
+/// What the pipeline's output goes into: the stream's HLS renditions and the thumbnail thread.
+struct RecordingSink<'a> {
+    hls: Option<&'a mut HlsOutput>,
+    worker: &'a mut Option<ThumbnailWorker>,
+}
+
+impl PipelineSink for RecordingSink<'_> {
+    fn video(&mut self, rendition: usize, packet: &ffmpeg::Packet) -> Result<(), Failure> {
+        match &mut self.hls {
+            Some(hls) => hls.push_video(rendition, packet).map_err(hls_failure),
+            None => Ok(()),
+        }
+    }
+
+    fn audio(&mut self, rendition: usize, packet: &ffmpeg::Packet) -> Result<(), Failure> {
+        if let Some(hls) = &mut self.hls {
+            hls.push_audio(rendition, packet);
+        }
+        Ok(())
+    }
+
+    fn thumbnail(&mut self, frame: SampledFrame) -> Result<(), Failure> {
+        let Some(worker) = self.worker.as_ref() else {
+            return Ok(());
+        };
+        if worker.push(frame) {
+            return Ok(());
+        }
+        // The thread stopped: its own error says why.
+        let stopped = self.worker.take().map(ThumbnailWorker::finish);
+        Err(match stopped {
+            Some(Err(err)) => thumbnail_failure(&err),
+            _ => Failure::new(FailureKind::Processing, "the thumbnail thread stopped"),
+        })
+    }
+}
+
+impl PacketLoop {
     /// A recording with no stream yet.
     pub fn new(setup: MediaSetup) -> Self {
         Self {
@@ -147,8 +197,8 @@ impl RecordingMedia {
     }
 
     /// Why the recording has failed, once it has.
-    pub fn failure(&self) -> Option<&str> {
-        self.result.failure.as_deref()
+    pub fn failure(&self) -> Option<&Failure> {
+        self.result.failure.as_ref()
     }
 
     /// Whether the store gave up on this recording's objects.
@@ -166,27 +216,24 @@ impl RecordingMedia {
         mut progress: Option<&mut ProgressCallback>,
     ) -> StreamReport {
         let info = source.info().clone();
-        let mut stream = StreamMedia {
+        let mut stream = StreamState {
             timeline: Timeline::new(&info),
-            hls: None,
-            tap: None,
             decoder,
-            worker_alive: true,
+            pipeline: None,
+            hls: None,
         };
         let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
         let failure = loop {
             let packet = match source.next_packet() {
                 Ok(Some(InputPacket::Video(packet))) => packet,
                 Ok(Some(InputPacket::Audio(packet))) => {
-                    if let Some(output) = &mut stream.hls
-                        && let Err(err) = output.push_audio(&packet)
-                    {
-                        break Some(error_chain(&err));
+                    if let Err(failure) = self.push_audio(&mut stream, &packet) {
+                        break Some(failure);
                     }
                     continue;
                 }
                 Ok(None) => break None,
-                Err(err) => break Some(error_chain(&err)),
+                Err(err) => break Some(Failure::from_error(FailureKind::Input, &err)),
             };
             if let Err(failure) = self.push_video(&mut stream, &info, packet, started_at) {
                 break Some(failure);
@@ -199,11 +246,11 @@ impl RecordingMedia {
                     total_seconds,
                 );
             }
-            if !stream.worker_alive {
-                break None;
-            }
             if self.setup.store.store_gave_up() {
-                break Some("the store stayed unreachable past the deadline".to_owned());
+                break Some(Failure::new(
+                    FailureKind::Store,
+                    "the store stayed unreachable past the deadline",
+                ));
             }
         };
         if let Some(failure) = failure {
@@ -212,90 +259,108 @@ impl RecordingMedia {
         self.end_stream(stream, &info)
     }
 
+    fn push_audio(
+        &mut self,
+        stream: &mut StreamState,
+        packet: &ffmpeg::Packet,
+    ) -> Result<(), Failure> {
+        let Some(pipeline) = &mut stream.pipeline else {
+            return Ok(());
+        };
+        let mut sink = RecordingSink {
+            hls: stream.hls.as_mut(),
+            worker: &mut self.setup.worker,
+        };
+        pipeline.push_audio(packet, &mut sink)
+    }
+
     fn push_video(
         &mut self,
-        stream: &mut StreamMedia,
+        stream: &mut StreamState,
         info: &InputInfo,
         packet: ffmpeg::Packet,
         started_at: OffsetDateTime,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         if !stream.timeline.extend(&packet) {
             return Ok(());
         }
-        let start = stream.timeline.start.unwrap_or_default();
-        if stream.hls.is_none()
-            && let Some(setup) = self.setup.hls.clone()
-        {
-            let output = HlsOutput::start(
-                setup,
-                info,
-                start,
-                self.publisher.take(),
-                started_at,
-                self.setup.store.clone(),
-                self.setup.clock.clone(),
-            )
-            .map_err(|err| error_chain(&err))?;
-            stream.hls = Some(output);
+        if stream.pipeline.is_none() {
+            let start = stream.timeline.start.unwrap_or_default();
+            self.start_stream(stream, info, start, started_at)?;
         }
-        if stream.tap.is_none() && self.setup.worker.is_some() {
+        let Some(pipeline) = &mut stream.pipeline else {
+            return Ok(());
+        };
+        let mut sink = RecordingSink {
+            hls: stream.hls.as_mut(),
+            worker: &mut self.setup.worker,
+        };
+        pipeline.push_video(packet, &mut sink)
+    }
+
+    /// At the stream's first keyframe (pts `start`): its pipeline, HLS output and thumbnail tap.
+    fn start_stream(
+        &mut self,
+        stream: &mut StreamState,
+        info: &InputInfo,
+        start: i64,
+        started_at: OffsetDateTime,
+    ) -> Result<(), Failure> {
+        let tap = self.setup.worker.as_ref().map(|_| {
             let schedule =
                 ThumbnailSchedule::new(start, self.setup.interval_seconds, info.video.time_base)
                     .numbered_from(self.thumbnails_taken);
-            stream.tap = Some(match stream.decoder.take() {
+            match stream.decoder.take() {
                 Some(decoder) => ThumbnailTap::Gated(ThumbnailSampler::new(
                     decoder,
                     schedule,
                     self.setup.keyframes_only,
                 )),
                 None => ThumbnailTap::Frames(schedule),
-            });
+            }
+        });
+        let renditions = self
+            .setup
+            .hls
+            .as_ref()
+            .map_or_else(Vec::new, |hls| hls.renditions.clone());
+        let pipeline = Pipeline::start(&renditions, info, tap)
+            .map_err(|err| Failure::from_error(FailureKind::Processing, &err))?;
+        if let Some(setup) = self.setup.hls.clone() {
+            stream.hls = Some(HlsOutput::start(
+                setup,
+                pipeline.streams().to_vec(),
+                start,
+                self.publisher.take(),
+                started_at,
+                self.setup.store.clone(),
+                self.setup.clock.clone(),
+            ));
         }
-        let mut taken = Vec::new();
-        if let Some(output) = &mut stream.hls {
-            let tap = &mut stream.tap;
-            let mut on_frame =
-                |frame: &VideoFrame, pts: i64| sample_frame(tap.as_mut(), frame, pts, &mut taken);
-            output
-                .push_video(&packet, &mut on_frame)
-                .map_err(|err| error_chain(&err))?;
-        }
-        if let Some(ThumbnailTap::Gated(sampler)) = &mut stream.tap {
-            taken.extend(sampler.push(packet));
-        }
-        stream.worker_alive &= hand_over(taken, self.setup.worker.as_ref());
+        stream.pipeline = Some(pipeline);
         Ok(())
     }
 
-    fn end_stream(&mut self, mut stream: StreamMedia, info: &InputInfo) -> StreamReport {
-        let mut taken = Vec::new();
-        if let Some(output) = stream.hls.take() {
-            let tap = &mut stream.tap;
-            let mut on_frame =
-                |frame: &VideoFrame, pts: i64| sample_frame(tap.as_mut(), frame, pts, &mut taken);
-            match output.end_stream(stream.timeline.end, &mut on_frame) {
-                Ok(publisher) => self.publisher = Some(publisher),
-                Err(err) => {
-                    self.result.failure.get_or_insert_with(|| error_chain(&err));
+    fn end_stream(&mut self, mut stream: StreamState, info: &InputInfo) -> StreamReport {
+        if let Some(pipeline) = stream.pipeline.take() {
+            let mut sink = RecordingSink {
+                hls: stream.hls.as_mut(),
+                worker: &mut self.setup.worker,
+            };
+            match pipeline.finish(&mut sink) {
+                Ok(report) => self.add_tap_report(report),
+                Err(failure) => {
+                    self.result.failure.get_or_insert(failure);
                 }
             }
         }
-        if let Some(ThumbnailTap::Gated(sampler)) = &mut stream.tap {
-            taken.extend(sampler.finish());
-        }
-        hand_over(taken, self.setup.worker.as_ref());
-        match &stream.tap {
-            Some(ThumbnailTap::Gated(sampler)) => {
-                self.thumbnails_taken += sampler.taken();
-                let stats = sampler.stats();
-                let total = &mut self.result.sampler;
-                total.packets += stats.packets;
-                total.decoded += stats.decoded;
-                total.decode_errors += stats.decode_errors;
-                total.taken += stats.taken;
+        if let Some(output) = stream.hls.take() {
+            match output.end_stream(stream.timeline.end) {
+                Ok(publisher) => self.publisher = Some(publisher),
+                Err(err) => {
+                    self.result.failure.get_or_insert(hls_failure(err));
+                }
             }
-            Some(ThumbnailTap::Frames(schedule)) => self.thumbnails_taken += schedule.taken(),
-            None => {}
         }
         let duration_ms = u64::try_from(
             info.video
@@ -310,80 +375,56 @@ impl RecordingMedia {
         }
     }
 
+    fn add_tap_report(&mut self, report: TapReport) {
+        self.thumbnails_taken += report.taken;
+        if let Some(stats) = report.sampler {
+            let total = &mut self.result.sampler;
+            total.packets += stats.packets;
+            total.decoded += stats.decoded;
+            total.decode_errors += stats.decode_errors;
+            total.taken += stats.taken;
+        }
+    }
+
     /// Ends the recording: the final playlists (ENDLIST) and the last thumbnails are stored.
     pub fn finish(mut self) -> MediaResult {
         if let Some(mut publisher) = self.publisher.take()
             && let Err(err) = publisher.finish(&self.setup.store, self.setup.clock.as_ref())
         {
-            self.result.failure.get_or_insert_with(|| error_chain(&err));
+            self.result
+                .failure
+                .get_or_insert(Failure::from_error(FailureKind::Store, &err));
         }
         self.result.thumbnails = match self.setup.worker.take().map(ThumbnailWorker::finish) {
-            None => 0,
+            None => self.result.thumbnails,
             Some(Ok(made)) => made,
             Some(Err(err)) => {
-                self.result.failure.get_or_insert_with(|| error_chain(&err));
+                self.result.failure.get_or_insert(thumbnail_failure(&err));
                 0
             }
         };
         self.result
     }
 
-    /// Marks the recording failed for `reason` (kept if it already failed).
-    pub fn fail(&mut self, reason: String) {
-        self.result.failure.get_or_insert(reason);
+    /// Marks the recording failed (kept if it already failed).
+    pub fn fail(&mut self, failure: Failure) {
+        self.result.failure.get_or_insert(failure);
     }
 }
 
-/// One stream being read.
-struct StreamMedia {
-    timeline: Timeline,
-    hls: Option<HlsOutput>,
-    tap: Option<ThumbnailTap>,
-    decoder: Option<VideoDecoder>,
-    worker_alive: bool,
-}
-
-/// Where thumbnail frames come from: a gated decoder of their own, or (when the ladder decodes
-/// every frame anyway) the ladder's frames, picked by the schedule alone.
-enum ThumbnailTap {
-    Gated(ThumbnailSampler),
-    Frames(ThumbnailSchedule),
-}
-
-/// Offers a ladder frame to the schedule; copies it out when it is a thumbnail.
-fn sample_frame(
-    tap: Option<&mut ThumbnailTap>,
-    frame: &VideoFrame,
-    pts: i64,
-    taken: &mut Vec<SampledFrame>,
-) {
-    if let Some(ThumbnailTap::Frames(schedule)) = tap
-        && let Some(number) = schedule.offer(pts)
-    {
-        taken.push(SampledFrame {
-            number,
-            pts,
-            frame: frame.clone(),
-        });
-    }
-}
-
-/// Passes sampled frames to the thumbnail thread; `false` once it has stopped.
-fn hand_over(frames: Vec<SampledFrame>, worker: Option<&ThumbnailWorker>) -> bool {
-    let Some(worker) = worker else {
-        return true;
+fn hls_failure(err: HlsError) -> Failure {
+    let kind = match err {
+        HlsError::Storage(_) => FailureKind::Store,
+        HlsError::Mux(_) => FailureKind::Processing,
     };
-    frames.into_iter().all(|frame| worker.push(frame))
+    Failure::from_error(kind, &err)
 }
 
-/// An error and its causes on one line.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+fn thumbnail_failure(err: &ThumbnailWorkerError) -> Failure {
+    let kind = match err {
+        ThumbnailWorkerError::Storage(_) => FailureKind::Store,
+        ThumbnailWorkerError::Thumbnail(_) => FailureKind::Processing,
+        ThumbnailWorkerError::Panicked => FailureKind::Internal,
+    };
+    Failure::from_error(kind, err)
 }

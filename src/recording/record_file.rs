@@ -13,15 +13,17 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
+use super::outcome::{RecordError, RecordingResult};
+use super::packet_loop::ProgressCallback;
 use super::session::{Plan, Recording, RecordingTarget};
+use crate::error::{Failure, FailureKind};
 use crate::ids::ChannelArn;
-use crate::ingest::{FileInput, InputError, InputInfo};
+use crate::ingest::{FileInput, InputInfo};
 use crate::ladder::Rendition;
 use crate::layout::RecordingPrefix;
-use crate::model::{Channel, RecordingConfiguration, ValidationError};
-use crate::pipeline::decode::DecodeError;
-use crate::storage::{Bucket, StorageError, WriteReport, WriterPolicy};
-use crate::thumbnail::{SamplerStats, ThumbnailError};
+use crate::model::{Channel, RecordingConfiguration};
+use crate::storage::{Bucket, WriteReport, WriterPolicy};
+use crate::thumbnail::SamplerStats;
 use crate::time::Clock;
 
 /// Everything one `record` run needs.
@@ -44,9 +46,6 @@ pub struct RecordRequest {
     pub writer_policy: WriterPolicy,
 }
 
-/// Receives (media seconds done, total media seconds when the input declares them).
-pub type ProgressCallback = Box<dyn FnMut(f64, Option<f64>) + Send>;
-
 impl std::fmt::Debug for RecordRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordRequest")
@@ -55,39 +54,6 @@ impl std::fmt::Debug for RecordRequest {
             .field("configuration", &self.configuration.arn)
             .finish_non_exhaustive()
     }
-}
-
-/// Why a recording could not be made. Errors before any object is written leave the store
-/// untouched; a storage error may leave part of the recording.
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    /// The channel or configuration is invalid.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-    /// The input could not be opened.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The video decoder could not be opened.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// The thumbnail encoder could not be set up.
-    #[error(transparent)]
-    Thumbnail(#[from] ThumbnailError),
-    /// Objects could not be stored.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-/// How a recording ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordingResult {
-    /// `recording-ended.json` was written.
-    Ended,
-    /// `recording-failed.json` was written; `reason` says what broke.
-    Failed {
-        /// What went wrong, for people.
-        reason: String,
-    },
 }
 
 /// What a recording produced.
@@ -113,15 +79,16 @@ pub struct RecordOutcome {
     pub written: WriteReport,
 }
 
-/// Records `request.input`; blocks until everything is stored. Call outside async code, with
-/// `runtime` the Tokio runtime storage runs on.
+/// Records `request.input`; blocks until everything is stored. `runtime` is the Tokio runtime
+/// storage runs on. Callable from plain threads and from tasks of a multi-thread runtime (the
+/// wait then happens in `block_in_place`); async code can also use [`record_file_async`].
 pub fn record_file(
     mut request: RecordRequest,
     runtime: &Handle,
 ) -> Result<RecordOutcome, RecordError> {
     ChannelArn::parse(&request.channel.arn)?;
     // A bucket that is missing or refuses our credentials is found before any media work.
-    runtime.block_on(request.bucket.check())?;
+    request.bucket.check_blocking(runtime)?;
     let mut input = FileInput::open(&request.input, request.realtime)?;
     let info = input.info().clone();
     let target = RecordingTarget {
@@ -139,9 +106,12 @@ pub fn record_file(
     let stream =
         recording.record_stream_with(&mut input, decoder, started_at, request.progress.as_mut());
     if !stream.had_keyframe {
-        recording.fail(format!("{} has no decodable video keyframe", info.source));
+        recording.fail(Failure::new(
+            FailureKind::Input,
+            format!("{} has no decodable video keyframe", info.source),
+        ));
     } else if let Some(reason) = truncation(&info, recording.duration_ms()) {
-        recording.fail(reason);
+        recording.fail(Failure::new(FailureKind::Input, reason));
     }
     let closed = recording.finish()?;
     Ok(RecordOutcome {
@@ -155,6 +125,17 @@ pub fn record_file(
         sampler: closed.media.sampler,
         written: closed.written,
     })
+}
+
+/// [`record_file`] for async callers: the media work runs on a blocking thread of the current
+/// runtime.
+pub async fn record_file_async(request: RecordRequest) -> Result<RecordOutcome, RecordError> {
+    let runtime = Handle::current();
+    let worker = runtime.clone();
+    match tokio::task::spawn_blocking(move || record_file(request, &worker)).await {
+        Ok(result) => result,
+        Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+    }
 }
 
 /// A file whose media stops well short of the duration its container declares was cut off.

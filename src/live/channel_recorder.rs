@@ -7,6 +7,7 @@
 //! shutdown) and the new stream starts a recording of its own. It emits the stream and recording
 //! events as it goes.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -15,16 +16,19 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::channels::LiveChannel;
-use super::events::{Detail, EventLog, IvsEvent, LimitDetail, RecordingDetail, StreamDetail};
+use super::event::{
+    Detail, IvsEvent, LimitDetail, RecordingDetail, RecordingEvent, StreamDetail, StreamEvent,
+};
+use super::event_log::EventLog;
 use super::limits::{
     Breach, IngestLimits, StreamProfile, bitrate_breach, merge_eligibility, resolution_breach,
 };
 use super::sessions::{IngestConfigurations, SessionRegistry};
+use crate::error::{Failure, FailureKind, error_chain};
 use crate::ids::random_alphanumeric;
 use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
 use crate::ingest::queue::QueueReceiver;
-use crate::recording::media::error_chain;
 use crate::recording::{Plan, Recording, RecordingResult, RecordingTarget};
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
@@ -53,6 +57,27 @@ pub struct RecorderContext {
     pub events: EventLog,
     /// The stream sessions.
     pub sessions: SessionRegistry,
+    /// Instrumentation for tests.
+    pub hooks: RecorderHooks,
+}
+
+/// Called by a channel's recorder thread with the stream id, where a test wants to act (for
+/// example, panic as a bug would).
+pub type StreamHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Instrumentation for tests; the default does nothing.
+#[derive(Clone, Default)]
+pub struct RecorderHooks {
+    /// Runs on the recorder thread just before a stream's media is recorded.
+    pub before_recording: Option<StreamHook>,
+}
+
+impl std::fmt::Debug for RecorderHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderHooks")
+            .field("before_recording", &self.before_recording.is_some())
+            .finish()
+    }
 }
 
 /// A running channel recorder.
@@ -79,11 +104,15 @@ impl ChannelRecorder {
         self.publishes.send(publish).is_ok()
     }
 
-    /// Finalises what is recording or waiting in its window, now, and waits for it.
+    /// Finalises what is recording or waiting in its window, now, and waits for it. A recorder
+    /// thread that died of a panic is logged, never re-raised: the other channels still close.
     pub fn close(self) {
         drop(self.publishes);
         if let Err(panic) = self.thread.join() {
-            std::panic::resume_unwind(panic);
+            tracing::error!(
+                "a channel recorder thread panicked: {}",
+                panic_message(panic.as_ref())
+            );
         }
     }
 }
@@ -91,11 +120,11 @@ impl ChannelRecorder {
 /// A recording between streams or recording one.
 struct OpenRecording {
     recording: Recording,
-    facts: RecordingFacts,
+    session: RecordingSession,
 }
 
 /// What the events and merge decisions need of a recording; outlives [`Recording::finish`].
-struct RecordingFacts {
+struct RecordingSession {
     session_id: String,
     stream_ids: Vec<String>,
     first: StreamProfile,
@@ -121,9 +150,9 @@ impl ChannelEvents {
         });
     }
 
-    fn stream(&self, stream_id: &str, name: &str, reason: Option<String>) {
+    fn stream(&self, stream_id: &str, event: StreamEvent, reason: Option<String>) {
         self.emit(Detail::Stream(StreamDetail {
-            event_name: name.to_owned(),
+            event_name: event,
             channel_name: self.channel.name.clone(),
             stream_id: stream_id.to_owned(),
             code: None,
@@ -142,24 +171,24 @@ impl ChannelEvents {
         }));
     }
 
-    /// A recording event about `stream_id` of the recording `facts` describe.
+    /// A recording event about `stream_id` of the recording `session` describe.
     fn recording(
         &self,
-        facts: &RecordingFacts,
+        session: &RecordingSession,
         stream_id: &str,
-        (status, reason): (&str, &str),
+        (status, reason): (RecordingEvent, &str),
         duration_ms: u64,
     ) {
         self.emit(Detail::Recording(RecordingDetail {
-            recording_status: status.to_owned(),
+            recording_status: status,
             recording_status_reason: reason.to_owned(),
-            recording_s3_bucket_name: facts.bucket.clone(),
-            recording_s3_key_prefix: facts.prefix.clone(),
+            recording_s3_bucket_name: session.bucket.clone(),
+            recording_s3_key_prefix: session.prefix.clone(),
             recording_duration_ms: duration_ms,
             channel_name: self.channel.name.clone(),
             stream_id: stream_id.to_owned(),
-            recording_session_id: facts.session_id.clone(),
-            recording_session_stream_ids: facts.stream_ids.clone(),
+            recording_session_id: session.session_id.clone(),
+            recording_session_stream_ids: session.stream_ids.clone(),
         }));
     }
 }
@@ -207,7 +236,20 @@ impl ChannelLoop {
                     .recv_timeout(waiting.deadline.saturating_duration_since(Instant::now())),
             };
             match next {
-                Ok(publish) => self.stream(publish),
+                Ok(publish) => {
+                    let stream_id = publish.stream_id.clone();
+                    // A bug in one stream's handling ends that stream, not the channel.
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.stream(publish))) {
+                        let why = panic_message(panic.as_ref());
+                        tracing::error!(stream = %stream_id, "the stream's recorder panicked: {why}");
+                        self.emit.stream(
+                            &stream_id,
+                            StreamEvent::StreamFailure,
+                            Some("internal error".to_owned()),
+                        );
+                        self.end_session(&stream_id, true);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(waiting) = self.waiting.take() {
                         self.finalise(waiting.open);
@@ -236,8 +278,11 @@ impl ChannelLoop {
             Ok(input) => input,
             Err(err) => {
                 tracing::warn!(stream = %stream_id, "closing the connection: {}", error_chain(&err));
-                self.emit
-                    .stream(&stream_id, "Stream Failure", Some(err.to_string()));
+                self.emit.stream(
+                    &stream_id,
+                    StreamEvent::StreamFailure,
+                    Some(err.to_string()),
+                );
                 self.end_session(&stream_id, false);
                 return;
             }
@@ -257,13 +302,28 @@ impl ChannelLoop {
             self.end_session(&stream_id, false);
             return;
         }
-        self.emit.stream(&stream_id, "Stream Start", None);
+        self.emit.stream(&stream_id, StreamEvent::StreamStart, None);
         let stream_started_at = self.context.clock.now();
         let mut open = self.recording_for(&stream_id, &input);
         match &mut open {
             Some(open) => {
-                open.recording
-                    .record_stream(&mut input, stream_started_at, None);
+                let hook = self.context.hooks.before_recording.clone();
+                let recorded = catch_unwind(AssertUnwindSafe(|| {
+                    if let Some(hook) = hook {
+                        hook(&stream_id);
+                    }
+                    open.recording
+                        .record_stream(&mut input, stream_started_at, None);
+                }));
+                if let Err(panic) = recorded {
+                    // Contained: the recording ends as failed, keeping what was stored.
+                    let why = panic_message(panic.as_ref());
+                    tracing::error!(stream = %stream_id, "recording the stream panicked: {why}");
+                    open.recording.fail(Failure::new(
+                        FailureKind::Internal,
+                        format!("the recorder panicked: {why}"),
+                    ));
+                }
             }
             None => while let Ok(Some(_)) = input.next_packet() {},
         }
@@ -314,21 +374,21 @@ impl ChannelLoop {
         if let Some(waiting) = self.waiting.take() {
             let open = waiting.open;
             match merge_eligibility(
-                &open.facts.first,
+                &open.session.first,
                 &profile,
-                open.facts.stream_ids.len(),
-                open.facts.opened.elapsed(),
+                open.session.stream_ids.len(),
+                open.session.opened.elapsed(),
             ) {
                 Ok(()) => {
                     let mut open = open;
-                    open.facts.stream_ids.push(stream_id.to_owned());
+                    open.session.stream_ids.push(stream_id.to_owned());
                     tracing::info!(
                         stream = stream_id,
                         prefix = open.recording.prefix().as_str(),
                         "the stream continues the recording (reconnect window)"
                     );
                     self.emit
-                        .recording(&open.facts, stream_id, ("Recording Start", ""), 0);
+                        .recording(&open.session, stream_id, (RecordingEvent::Start, ""), 0);
                     return Some(open);
                 }
                 Err(why) => {
@@ -352,7 +412,7 @@ impl ChannelLoop {
                 return None;
             }
         };
-        if let Err(err) = self.context.runtime.block_on(bucket.check()) {
+        if let Err(err) = bucket.check_blocking(&self.context.runtime) {
             self.start_failure(stream_id, &bucket_name, &error_chain(&err));
             return None;
         }
@@ -366,7 +426,7 @@ impl ChannelLoop {
         let plan = Plan::new(&target.channel, &target.configuration, input.info());
         match Recording::open(&target, plan, &self.context.runtime) {
             Ok(recording) => {
-                let facts = RecordingFacts {
+                let session = RecordingSession {
                     session_id: random_alphanumeric(16),
                     stream_ids: vec![stream_id.to_owned()],
                     first: profile,
@@ -375,8 +435,8 @@ impl ChannelLoop {
                     prefix: recording.prefix().as_str().to_owned(),
                 };
                 self.emit
-                    .recording(&facts, stream_id, ("Recording Start", ""), 0);
-                let open = OpenRecording { recording, facts };
+                    .recording(&session, stream_id, (RecordingEvent::Start, ""), 0);
+                let open = OpenRecording { recording, session };
                 Some(open)
             }
             Err(err) => {
@@ -407,7 +467,7 @@ impl ChannelLoop {
     fn start_failure(&self, stream_id: &str, bucket: &str, why: &str) {
         tracing::warn!(stream = stream_id, "the stream is not recorded: {why}");
         self.emit.emit(Detail::Recording(RecordingDetail {
-            recording_status: "Recording Start Failure".to_owned(),
+            recording_status: RecordingEvent::StartFailure,
             recording_status_reason: "ValidationException".to_owned(),
             recording_s3_bucket_name: bucket.to_owned(),
             recording_s3_key_prefix: String::new(),
@@ -421,9 +481,9 @@ impl ChannelLoop {
 
     /// `Session Ended`, then `Stream End` when the stream had started.
     fn end_session(&self, stream_id: &str, started: bool) {
-        self.emit.stream(stream_id, "Session Ended", None);
+        self.emit.stream(stream_id, StreamEvent::SessionEnded, None);
         if started {
-            self.emit.stream(stream_id, "Stream End", None);
+            self.emit.stream(stream_id, StreamEvent::StreamEnd, None);
         }
         self.context
             .sessions
@@ -431,35 +491,37 @@ impl ChannelLoop {
     }
 }
 
-/// Ends a recording and emits `Recording End` (or `Recording End Failure`).
+/// Ends a recording and emits `Recording End` (or `Recording End Failure` with the failure's
+/// reason).
 fn finalise(open: OpenRecording, emit: &ChannelEvents) {
-    let OpenRecording { recording, facts } = open;
-    let prefix = facts.prefix.as_str();
+    let OpenRecording { recording, session } = open;
+    let prefix = session.prefix.as_str();
     let duration = recording.duration_ms();
+    let failed = |failure: &Failure| (RecordingEvent::EndFailure, failure.kind.exception_name());
     let (outcome, duration_ms) = match recording.finish() {
-        Ok(closed) => match closed.result {
-            RecordingResult::Ended => (("Recording End", ""), closed.media.duration_ms),
-            RecordingResult::Failed { reason } => {
-                tracing::warn!(prefix, "the recording failed: {reason}");
-                (
-                    ("Recording End Failure", "InternalServerException"),
-                    closed.media.duration_ms,
-                )
+        Ok(closed) => match &closed.result {
+            RecordingResult::Ended => ((RecordingEvent::End, ""), closed.media.duration_ms),
+            RecordingResult::Failed(failure) => {
+                tracing::warn!(prefix, "the recording failed: {failure}");
+                (failed(failure), closed.media.duration_ms)
             }
         },
         Err(err) => {
-            tracing::warn!(
-                prefix,
-                "the recording could not be finished: {}",
-                error_chain(&err)
-            );
-            (
-                ("Recording End Failure", "InternalServerException"),
-                duration,
-            )
+            let failure = Failure::from_error(FailureKind::Store, &err);
+            tracing::warn!(prefix, "the recording could not be finished: {failure}");
+            (failed(&failure), duration)
         }
     };
     tracing::info!(prefix, duration_ms, "recording finalised");
-    let last_stream = facts.stream_ids.last().cloned().unwrap_or_default();
-    emit.recording(&facts, &last_stream, outcome, duration_ms);
+    let last_stream = session.stream_ids.last().cloned().unwrap_or_default();
+    emit.recording(&session, &last_stream, outcome, duration_ms);
+}
+
+/// The message a panic carried, when it is text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }

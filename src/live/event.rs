@@ -1,15 +1,9 @@
-//! EventBridge-shaped IVS events (spec 7): the envelope, the stream, recording and limit-breach
-//! details with the key order of real captures, and the log that appends them as JSON lines to
-//! `--events FILE`, writes one log line each, and keeps them on the stream session.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+//! EventBridge-shaped IVS events (spec 7), pure: the typed kinds of event, the envelope, and the
+//! stream, recording and limit-breach details with the key order of real captures.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::sessions::{SessionEvent, SessionRegistry};
 use crate::time::rfc3339_seconds;
 
 /// `detail-type` of stream state events.
@@ -18,6 +12,100 @@ pub const STREAM_STATE_CHANGE: &str = "IVS Stream State Change";
 pub const RECORDING_STATE_CHANGE: &str = "IVS Recording State Change";
 /// `detail-type` of limit breaches.
 pub const LIMIT_BREACH: &str = "IVS Limit Breach";
+
+/// `event_name` of an `IVS Stream State Change`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum StreamEvent {
+    /// A publisher connected with a valid key.
+    #[serde(rename = "Session Created")]
+    SessionCreated,
+    /// Media started flowing.
+    #[serde(rename = "Stream Start")]
+    StreamStart,
+    /// The publisher's stream ended.
+    #[serde(rename = "Stream End")]
+    StreamEnd,
+    /// The session is over.
+    #[serde(rename = "Session Ended")]
+    SessionEnded,
+    /// The stream could not be processed (`reason` says why).
+    #[serde(rename = "Stream Failure")]
+    StreamFailure,
+}
+
+impl StreamEvent {
+    /// The name IVS gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SessionCreated => "Session Created",
+            Self::StreamStart => "Stream Start",
+            Self::StreamEnd => "Stream End",
+            Self::SessionEnded => "Session Ended",
+            Self::StreamFailure => "Stream Failure",
+        }
+    }
+}
+
+/// `recording_status` of an `IVS Recording State Change`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum RecordingEvent {
+    /// The recording (or a merged stream of it) started.
+    #[serde(rename = "Recording Start")]
+    Start,
+    /// The recording ended and is complete.
+    #[serde(rename = "Recording End")]
+    End,
+    /// The stream is not recorded.
+    #[serde(rename = "Recording Start Failure")]
+    StartFailure,
+    /// The recording ended with a failure; some objects may be missing.
+    #[serde(rename = "Recording End Failure")]
+    EndFailure,
+}
+
+impl RecordingEvent {
+    /// The name IVS gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Start => "Recording Start",
+            Self::End => "Recording End",
+            Self::StartFailure => "Recording Start Failure",
+            Self::EndFailure => "Recording End Failure",
+        }
+    }
+}
+
+/// What kind of event happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A stream state change.
+    Stream(StreamEvent),
+    /// A recording state change.
+    Recording(RecordingEvent),
+    /// An ingest limit was exceeded.
+    LimitBreach,
+}
+
+impl EventKind {
+    /// Whether it reports a failure or a breach (`hasErrorEvent` of a stream session).
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            Self::Stream(StreamEvent::StreamFailure)
+                | Self::Recording(RecordingEvent::StartFailure | RecordingEvent::EndFailure)
+                | Self::LimitBreach
+        )
+    }
+
+    /// `detail-type`.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::Stream(_) => STREAM_STATE_CHANGE,
+            Self::Recording(_) => RECORDING_STATE_CHANGE,
+            Self::LimitBreach => LIMIT_BREACH,
+        }
+    }
+}
 
 /// The `detail` of an event; serialised with the keys IVS uses, in its order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,7 +123,7 @@ pub enum Detail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamDetail {
     /// e.g. `Stream Start`.
-    pub event_name: String,
+    pub event_name: StreamEvent,
     /// The channel's name.
     pub channel_name: String,
     /// `st-…`.
@@ -52,7 +140,7 @@ pub struct StreamDetail {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordingDetail {
     /// `Recording Start`, `Recording End`, `Recording Start Failure`, `Recording End Failure`.
-    pub recording_status: String,
+    pub recording_status: RecordingEvent,
     /// `""`, or the failure's exception name.
     pub recording_status_reason: String,
     /// The bucket.
@@ -100,20 +188,25 @@ pub struct IvsEvent {
 }
 
 impl IvsEvent {
+    /// What kind of event it is.
+    pub fn kind(&self) -> EventKind {
+        match &self.detail {
+            Detail::Stream(detail) => EventKind::Stream(detail.event_name),
+            Detail::Recording(detail) => EventKind::Recording(detail.recording_status),
+            Detail::Limit(_) => EventKind::LimitBreach,
+        }
+    }
+
     /// `detail-type`.
     pub fn detail_type(&self) -> &'static str {
-        match self.detail {
-            Detail::Stream(_) => STREAM_STATE_CHANGE,
-            Detail::Recording(_) => RECORDING_STATE_CHANGE,
-            Detail::Limit(_) => LIMIT_BREACH,
-        }
+        self.kind().detail_type()
     }
 
     /// The event's name: `event_name`, `recording_status` or `limit_name`.
     pub fn name(&self) -> &str {
         match &self.detail {
-            Detail::Stream(detail) => &detail.event_name,
-            Detail::Recording(detail) => &detail.recording_status,
+            Detail::Stream(detail) => detail.event_name.name(),
+            Detail::Recording(detail) => detail.recording_status.name(),
             Detail::Limit(detail) => &detail.limit_name,
         }
     }
@@ -197,87 +290,6 @@ pub fn new_event_id() -> String {
     )
 }
 
-/// Why the events file cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot open the events file {}", path.display())]
-pub struct EventsFileError {
-    /// The file given.
-    pub path: PathBuf,
-    /// What the OS said.
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Where events go: a log line each, the stream session, and optionally a JSON-lines file.
-#[derive(Debug, Clone)]
-pub struct EventLog {
-    file: Option<Arc<Mutex<std::fs::File>>>,
-    sessions: SessionRegistry,
-    account: String,
-    region: String,
-}
-
-impl EventLog {
-    /// A log appending to `path` when given.
-    pub fn new(
-        path: Option<&Path>,
-        sessions: SessionRegistry,
-        account: &str,
-        region: &str,
-    ) -> Result<Self, EventsFileError> {
-        let file = path
-            .map(|path| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| EventsFileError {
-                        path: path.to_owned(),
-                        source,
-                    })
-            })
-            .transpose()?;
-        Ok(Self {
-            file: file.map(|f| Arc::new(Mutex::new(f))),
-            sessions,
-            account: account.to_owned(),
-            region: region.to_owned(),
-        })
-    }
-
-    /// Emits `event`.
-    pub fn emit(&self, event: IvsEvent) {
-        tracing::info!(
-            stream = event.stream_id(),
-            channel = %event.channel_arn,
-            "{}: {}",
-            event.detail_type(),
-            event.name()
-        );
-        self.sessions.record_event(
-            event.stream_id(),
-            SessionEvent {
-                name: event.name().to_owned(),
-                event_type: event.detail_type().to_owned(),
-                event_time: event.time,
-                code: event.code().map(str::to_owned),
-            },
-        );
-        if let Some(file) = &self.file {
-            let envelope = event.envelope(new_event_id(), &self.account, &self.region);
-            match serde_json::to_string(&envelope) {
-                Ok(line) => {
-                    let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Err(err) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                        tracing::warn!(error = %err, "cannot append to the events file");
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "cannot serialise an event"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,7 +301,7 @@ mod tests {
             time: datetime!(2020-06-24 07:51:32 UTC),
             channel_arn: "arn:aws:ivs:us-west-2:123456789012:channel/AbCdef1G2hij".to_owned(),
             detail: Detail::Recording(RecordingDetail {
-                recording_status: "Recording End".to_owned(),
+                recording_status: RecordingEvent::End,
                 recording_status_reason: String::new(),
                 recording_s3_bucket_name: "b".to_owned(),
                 recording_s3_key_prefix: "ivs/v1/123456789012/AbCdef1G2hij/2020/6/23/20/12/x"
@@ -314,7 +326,7 @@ mod tests {
     #[test]
     fn stream_events_omit_absent_code_and_reason() {
         let detail = Detail::Stream(StreamDetail {
-            event_name: "Stream Start".to_owned(),
+            event_name: StreamEvent::StreamStart,
             channel_name: "c".to_owned(),
             stream_id: "st-1".to_owned(),
             code: None,
@@ -323,6 +335,19 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&detail).unwrap(),
             r#"{"event_name":"Stream Start","channel_name":"c","stream_id":"st-1"}"#
+        );
+    }
+
+    #[test]
+    fn failures_and_breaches_are_errors() {
+        assert!(EventKind::Stream(StreamEvent::StreamFailure).is_error());
+        assert!(EventKind::Recording(RecordingEvent::EndFailure).is_error());
+        assert!(EventKind::LimitBreach.is_error());
+        assert!(!EventKind::Stream(StreamEvent::SessionEnded).is_error());
+        assert!(!EventKind::Recording(RecordingEvent::End).is_error());
+        assert_eq!(
+            serde_json::to_string(&RecordingEvent::StartFailure).unwrap(),
+            r#""Recording Start Failure""#
         );
     }
 

@@ -5,10 +5,10 @@
 //! input comes from MP4/FLV. [`TsMuxer::start_gop`] re-emits PAT and PMT before a keyframe and
 //! returns its byte offset, so every GOP chunk of the byte-range playlist decodes on its own.
 //!
-//! This is the one module that uses the libavformat C API directly (ffmpeg-next has no custom
-//! I/O); every raw pointer it holds is owned here and freed in `Drop`.
+//! ffmpeg-next has no custom I/O, so this uses the libavformat C API directly; every raw pointer
+//! it holds is owned here and freed in `Drop`.
 
-use std::ffi::{CString, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::ptr;
 
 use ffmpeg::ffi;
@@ -77,6 +77,15 @@ impl std::fmt::Debug for TsStream {
     }
 }
 
+/// The streams of one rendition's transport stream: video and, when it has audio, audio.
+#[derive(Debug, Clone)]
+pub struct TsStreams {
+    /// The video stream.
+    pub video: TsStream,
+    /// The audio stream.
+    pub audio: Option<TsStream>,
+}
+
 /// Which stream a packet belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Track {
@@ -136,7 +145,7 @@ impl TsMuxer {
         audio: Option<&TsStream>,
         origin: (i64, i64),
     ) -> Result<Self, MuxError> {
-        crate::media::init();
+        super::init();
         let mut muxer = Self {
             context: ptr::null_mut(),
             io: ptr::null_mut(),
@@ -149,17 +158,22 @@ impl TsMuxer {
         };
         // SAFETY: FFI calls on pointers this function allocates and `muxer` frees in Drop.
         unsafe {
-            let format = CString::new("mpegts").expect("no NUL");
             check(
                 "allocating the output context",
                 ffi::avformat_alloc_output_context2(
                     &mut muxer.context,
                     ptr::null(),
-                    format.as_ptr(),
+                    c"mpegts".as_ptr(),
                     ptr::null(),
                 ),
             )?;
             let buffer = ffi::av_malloc(IO_BUFFER).cast::<u8>();
+            if buffer.is_null() {
+                return Err(MuxError::Step {
+                    step: "allocating the I/O buffer",
+                    source: ffmpeg::Error::Other { errno: ENOMEM },
+                });
+            }
             let opaque: *mut Vec<u8> = &mut *muxer.sink;
             muxer.io = ffi::avio_alloc_context(
                 buffer,
@@ -230,14 +244,18 @@ impl TsMuxer {
 
     /// Makes the next packet start with PAT and PMT and returns the byte offset it starts at:
     /// call before a GOP's keyframe.
-    pub fn start_gop(&mut self) -> u64 {
-        let flags = CString::new("mpegts_flags").expect("no NUL");
-        let value = CString::new("+resend_headers").expect("no NUL");
-        // SAFETY: `priv_data` is the mpegts muxer's option object while the context lives.
-        unsafe {
-            ffi::av_opt_set((*self.context).priv_data, flags.as_ptr(), value.as_ptr(), 0);
-        }
-        self.position()
+    pub fn start_gop(&mut self) -> Result<u64, MuxError> {
+        // SAFETY: `priv_data` is the mpegts muxer's option object while the context lives; both
+        // strings are NUL-terminated literals.
+        check("asking for PAT and PMT before the keyframe", unsafe {
+            ffi::av_opt_set(
+                (*self.context).priv_data,
+                c"mpegts_flags".as_ptr(),
+                c"+resend_headers".as_ptr(),
+                0,
+            )
+        })?;
+        Ok(self.position())
     }
 
     /// Writes a packet of `track` (timestamps in that track's input time base).

@@ -1,6 +1,12 @@
 //! One transcoded rung: scale (from the source frame or the next larger rung's picture) and
 //! encode with libx264 at the rung's bitrate, with an IDR exactly where the source has a keyframe
 //! (decision D11) and nowhere else, so every rendition can be cut at the same timestamps.
+//!
+//! Each rung runs on a thread of its own ([`super::rung_chain`]), so x264 runs single-threaded
+//! inside it ([`X264_THREADS`]): the rungs are the parallelism, and no encoder holds the extra
+//! frames that x264's frame threads and their lookahead would.
+
+use std::sync::Arc;
 
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
@@ -11,6 +17,8 @@ use crate::ladder::Rendition;
 
 /// x264 speed preset of the ladder encoders.
 pub const X264_PRESET: &str = "veryfast";
+/// x264 threads per rung (the rungs themselves run in parallel).
+pub const X264_THREADS: &str = "1";
 
 /// Why a rung could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +35,16 @@ pub enum VideoEncodeError {
         #[source]
         source: ffmpeg::Error,
     },
+    /// The rung's thread could not be started.
+    #[error("cannot start a rung encoder thread")]
+    Thread {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A rung's thread stopped without saying why (it panicked).
+    #[error("a rung encoder thread stopped unexpectedly")]
+    Stopped,
     /// A frame could not be scaled or encoded.
     #[error("cannot encode a {rendition} frame")]
     Encode {
@@ -36,6 +54,19 @@ pub enum VideoEncodeError {
         #[source]
         source: ffmpeg::Error,
     },
+}
+
+/// What one rung encodes to, and what its input frames are.
+#[derive(Debug, Clone)]
+pub struct RungSettings {
+    /// The rendition (name, size, frame rate).
+    pub rendition: Rendition,
+    /// Target bitrate, bits per second.
+    pub bitrate: u32,
+    /// Time base of the input frames' timestamps.
+    pub time_base: ffmpeg::Rational,
+    /// Frame rate of the source.
+    pub source_frame_rate: f64,
 }
 
 /// Encodes one rung.
@@ -48,7 +79,8 @@ pub struct RungEncoder {
     min_step: i64,
     last_pts: Option<i64>,
     scaler: Option<((Pixel, u32, u32), scaling::Context)>,
-    scaled: VideoFrame,
+    /// The last scaled picture; shared with the next smaller rung, reused once it lets go.
+    scaled: Arc<VideoFrame>,
     encoder: ffmpeg::encoder::Video,
     packet: ffmpeg::Packet,
 }
@@ -62,15 +94,16 @@ impl std::fmt::Debug for RungEncoder {
 }
 
 impl RungEncoder {
-    /// An encoder for `rendition` (transcoded, `bitrate` bits/s) whose input frames carry
-    /// timestamps in `time_base` at `source_frame_rate`.
-    pub fn new(
-        rendition: &Rendition,
-        bitrate: u32,
-        time_base: ffmpeg::Rational,
-        source_frame_rate: f64,
-    ) -> Result<Self, VideoEncodeError> {
-        crate::media::init();
+    /// An encoder for `settings.rendition` at `settings.bitrate`.
+    pub fn new(settings: &RungSettings) -> Result<Self, VideoEncodeError> {
+        let RungSettings {
+            rendition,
+            bitrate,
+            time_base,
+            source_frame_rate,
+        } = settings;
+        let (bitrate, time_base, source_frame_rate) = (*bitrate, *time_base, *source_frame_rate);
+        crate::av::init();
         let codec = ffmpeg::encoder::find_by_name("libx264").ok_or(VideoEncodeError::NoEncoder)?;
         let open_error = |source| VideoEncodeError::Open {
             rendition: rendition.name.clone(),
@@ -99,6 +132,7 @@ impl RungEncoder {
         options.set("profile", "main");
         options.set("level", level);
         options.set("forced-idr", "1");
+        options.set("threads", X264_THREADS);
         // Average bitrate without VBV: x264 is deterministic then (VBV with frame threads is not),
         // so the same input always records to the same bytes.
         options.set("x264-params", "scenecut=0:open-gop=0");
@@ -119,7 +153,11 @@ impl RungEncoder {
             min_step,
             last_pts: None,
             scaler: None,
-            scaled: VideoFrame::new(Pixel::YUV420P, rendition.width, rendition.height),
+            scaled: Arc::new(VideoFrame::new(
+                Pixel::YUV420P,
+                rendition.width,
+                rendition.height,
+            )),
             encoder,
             packet: ffmpeg::Packet::empty(),
         })
@@ -140,23 +178,18 @@ impl RungEncoder {
         ffmpeg::codec::Parameters::from(&*self.encoder)
     }
 
-    /// The last picture this rung scaled: the input of the next smaller rung.
-    pub fn picture(&self) -> &VideoFrame {
-        &self.scaled
-    }
-
     /// Scales `input` (source frame or larger rung picture; `pts` and `is_key` from the source)
-    /// and encodes it; returns whether the frame was used (false when dropped by the frame-rate
-    /// cap). Encoded packets go to `on_packet`.
+    /// and encodes it; returns the scaled picture (the next smaller rung's input), or `None` when
+    /// the frame-rate cap dropped the frame. Encoded packets go to `on_packet`.
     pub fn encode(
         &mut self,
         input: &VideoFrame,
         pts: i64,
         is_key: bool,
         on_packet: &mut dyn FnMut(&ffmpeg::Packet),
-    ) -> Result<bool, VideoEncodeError> {
+    ) -> Result<Option<Arc<VideoFrame>>, VideoEncodeError> {
         if !is_key && self.last_pts.is_some_and(|last| pts - last < self.min_step) {
-            return Ok(false);
+            return Ok(None);
         }
         self.last_pts = Some(pts);
         let encode_error = |source| VideoEncodeError::Encode {
@@ -177,10 +210,15 @@ impl RungEncoder {
             .map_err(encode_error)?;
             self.scaler = Some((shape, context));
         }
-        let (_, scaler) = self.scaler.as_mut().expect("built above");
-        scaler.run(input, &mut self.scaled).map_err(encode_error)?;
-        self.scaled.set_pts(Some(pts));
-        self.scaled.set_kind(if is_key {
+        if Arc::get_mut(&mut self.scaled).is_none() {
+            // The next rung still holds the last picture: scale into a new one.
+            self.scaled = Arc::new(VideoFrame::new(Pixel::YUV420P, self.width, self.height));
+        }
+        let scaled = Arc::get_mut(&mut self.scaled).ok_or(VideoEncodeError::Stopped)?;
+        let (_, scaler) = self.scaler.as_mut().ok_or(VideoEncodeError::Stopped)?;
+        scaler.run(input, scaled).map_err(encode_error)?;
+        scaled.set_pts(Some(pts));
+        scaled.set_kind(if is_key {
             ffmpeg::picture::Type::I
         } else {
             ffmpeg::picture::Type::None
@@ -189,7 +227,7 @@ impl RungEncoder {
             .send_frame(&self.scaled)
             .map_err(encode_error)?;
         self.receive(on_packet)?;
-        Ok(true)
+        Ok(Some(Arc::clone(&self.scaled)))
     }
 
     /// Flushes the encoder at the end of the input.

@@ -1,0 +1,12 @@
+//! Fields of a video frame that ffmpeg-next does not expose.
+
+use ffmpeg::util::frame::video::Video as VideoFrame;
+use ffmpeg_next as ffmpeg;
+
+/// Sets the frame's `quality` (lambda), which an encoder opened with `QSCALE` takes per frame.
+pub fn set_quality(frame: &mut VideoFrame, quality: i32) {
+    // SAFETY: `frame` owns a valid AVFrame for its whole lifetime; `quality` is a plain int field.
+    unsafe {
+        (*frame.as_mut_ptr()).quality = quality;
+    }
+}

@@ -1,0 +1,169 @@
+//! The HLS side of a recording: every rendition's packets segmented, muxed and published while
+//! the input is read. Which packets a rendition gets (source or encoded) is the pipeline's
+//! business; this module only takes them, per rendition, in order.
+
+use std::sync::Arc;
+
+use ffmpeg_next as ffmpeg;
+use time::OffsetDateTime;
+
+use super::playlist::Variant;
+use super::publisher::{HlsPublisher, PublishedRendition};
+use super::rendition::{Continuation, FinishedSegment, RenditionSegments};
+use crate::av::parameters::extradata;
+use crate::av::ts_mux::{MuxError, TsStreams};
+use crate::codecs;
+use crate::ids::ChannelArn;
+use crate::ladder::Rendition;
+use crate::layout::RecordingPrefix;
+use crate::storage::{ArtifactSender, StorageError};
+use crate::time::Clock;
+
+/// Why HLS output failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HlsError {
+    /// A segment could not be muxed.
+    #[error(transparent)]
+    Mux(#[from] MuxError),
+    /// An object could not be queued for storage.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Everything needed to start HLS output at the first keyframe.
+#[derive(Debug, Clone)]
+pub struct HlsSetup {
+    /// The renditions to record, highest first.
+    pub renditions: Vec<Rendition>,
+    /// The recording's prefix.
+    pub prefix: RecordingPrefix,
+    /// The channel (its id and account go into the masters).
+    pub channel: ChannelArn,
+    /// Wall-clock time of the first frame.
+    pub first_frame_at: OffsetDateTime,
+}
+
+/// HLS output of one stream of a recording.
+pub struct HlsOutput {
+    renditions: Vec<RenditionSegments>,
+    publisher: HlsPublisher,
+    store: ArtifactSender,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for HlsOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HlsOutput")
+            .field("publisher", &self.publisher)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HlsOutput {
+    /// Starts output of `inputs` (one per rendition of `setup`); this stream's media time 0 is the
+    /// video pts `origin`. With `previous` (the publisher of the recording's earlier streams, D9),
+    /// segment numbers and the media timeline continue after a discontinuity;
+    /// `stream_started_at` (the wall-clock time of this stream's first frame) then places its
+    /// PROGRAM-DATE-TIMEs.
+    pub fn start(
+        setup: HlsSetup,
+        inputs: Vec<TsStreams>,
+        origin: i64,
+        previous: Option<HlsPublisher>,
+        stream_started_at: OffsetDateTime,
+        store: ArtifactSender,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let continuation = previous
+            .as_ref()
+            .map_or_else(Continuation::default, |publisher| {
+                let media_offset_ms = publisher.duration_ms().unwrap_or(0);
+                let wall_ms = (stream_started_at - publisher.first_frame_at()).whole_milliseconds();
+                let gap_ms = u64::try_from(wall_ms)
+                    .unwrap_or(0)
+                    .saturating_sub(media_offset_ms);
+                Continuation {
+                    first_index: publisher.next_segment_index(),
+                    media_offset_ms,
+                    gap_ms,
+                    discontinuity: true,
+                }
+            });
+        let mut renditions = Vec::new();
+        let mut published = Vec::new();
+        for (rendition, input) in setup.renditions.iter().zip(inputs) {
+            // Source configuration (passthrough); encoders' CODECS come from their first SPS.
+            let video_codec = codecs::avc1(&extradata(&input.video.parameters));
+            let audio_codec = input
+                .audio
+                .as_ref()
+                .map(|s| codecs::mp4a(&extradata(&s.parameters)));
+            let variant = Variant {
+                name: rendition.name.clone(),
+                bandwidth: 0,
+                codecs: String::new(),
+                width: rendition.width,
+                height: rendition.height,
+            };
+            published.push(PublishedRendition::new(variant, video_codec, audio_codec));
+            renditions.push(RenditionSegments::new(
+                input.video,
+                input.audio,
+                origin,
+                continuation,
+            ));
+        }
+        let publisher = previous.unwrap_or_else(|| {
+            HlsPublisher::new(
+                setup.prefix,
+                &setup.channel.channel_id,
+                &setup.channel.account_id,
+                setup.first_frame_at,
+                published,
+            )
+        });
+        Self {
+            renditions,
+            publisher,
+            store,
+            clock,
+        }
+    }
+
+    /// Takes a video packet of rendition number `rendition`.
+    pub fn push_video(
+        &mut self,
+        rendition: usize,
+        packet: &ffmpeg::Packet,
+    ) -> Result<(), HlsError> {
+        let finished = self.renditions[rendition].push_video(packet)?;
+        self.publish(rendition, finished)
+    }
+
+    /// Takes an audio packet of rendition number `rendition`.
+    pub fn push_audio(&mut self, rendition: usize, packet: &ffmpeg::Packet) {
+        self.renditions[rendition].push_audio(packet);
+    }
+
+    /// Ends this stream: publishes the last segments, closed at `end_pts`. Returns the publisher,
+    /// which a merged reconnect continues and [`HlsPublisher::finish`] ends.
+    pub fn end_stream(mut self, end_pts: i64) -> Result<HlsPublisher, HlsError> {
+        for rendition in 0..self.renditions.len() {
+            let finished = self.renditions[rendition].finish(end_pts)?;
+            self.publish(rendition, finished)?;
+        }
+        Ok(self.publisher)
+    }
+
+    fn publish(
+        &mut self,
+        rendition: usize,
+        finished: Option<FinishedSegment>,
+    ) -> Result<(), HlsError> {
+        if let Some(segment) = finished {
+            self.publisher
+                .publish(rendition, segment, &self.store, self.clock.as_ref())?;
+        }
+        Ok(())
+    }
+}

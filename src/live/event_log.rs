@@ -1,0 +1,91 @@
+//! Where events go: one log line each, the stream session's `truncatedEvents`, and optionally
+//! the JSON-lines file `--events FILE`, each line an EventBridge envelope.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::event::{IvsEvent, new_event_id};
+use super::sessions::{SessionEvent, SessionRegistry};
+
+/// Why the events file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the events file {}", path.display())]
+pub struct EventsFileError {
+    /// The file given.
+    pub path: PathBuf,
+    /// What the OS said.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Where events go: a log line each, the stream session, and optionally a JSON-lines file.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    file: Option<Arc<Mutex<std::fs::File>>>,
+    sessions: SessionRegistry,
+    account: String,
+    region: String,
+}
+
+impl EventLog {
+    /// A log appending to `path` when given.
+    pub fn new(
+        path: Option<&Path>,
+        sessions: SessionRegistry,
+        account: &str,
+        region: &str,
+    ) -> Result<Self, EventsFileError> {
+        let file = path
+            .map(|path| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| EventsFileError {
+                        path: path.to_owned(),
+                        source,
+                    })
+            })
+            .transpose()?;
+        Ok(Self {
+            file: file.map(|f| Arc::new(Mutex::new(f))),
+            sessions,
+            account: account.to_owned(),
+            region: region.to_owned(),
+        })
+    }
+
+    /// Emits `event`.
+    pub fn emit(&self, event: IvsEvent) {
+        tracing::info!(
+            stream = event.stream_id(),
+            channel = %event.channel_arn,
+            "{}: {}",
+            event.detail_type(),
+            event.name()
+        );
+        self.sessions.record_event(
+            event.stream_id(),
+            SessionEvent {
+                kind: event.kind(),
+                name: event.name().to_owned(),
+                event_type: event.detail_type().to_owned(),
+                event_time: event.time,
+                code: event.code().map(str::to_owned),
+            },
+        );
+        if let Some(file) = &self.file {
+            let envelope = event.envelope(new_event_id(), &self.account, &self.region);
+            match serde_json::to_string(&envelope) {
+                Ok(line) => {
+                    let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(err) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                        tracing::warn!(error = %err, "cannot append to the events file");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "cannot serialise an event"),
+            }
+        }
+    }
+}
