@@ -61,7 +61,7 @@ pub struct RecorderContext {
     pub hooks: RecorderHooks,
 }
 
-/// Called by a channel's recorder thread with the stream id, where a test wants to act (for
+/// Called by a channel's recorder thread with the channel's name, where a test wants to act (for
 /// example, panic as a bug would).
 pub type StreamHook = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -310,7 +310,7 @@ impl ChannelLoop {
                 let hook = self.context.hooks.before_recording.clone();
                 let recorded = catch_unwind(AssertUnwindSafe(|| {
                     if let Some(hook) = hook {
-                        hook(&stream_id);
+                        hook(&self.live.channel.name);
                     }
                     open.recording
                         .record_stream(&mut input, stream_started_at, None);

@@ -1,5 +1,6 @@
-//! Live ingest end to end: the real `serve` binary, real RTMP publishers (the ffmpeg CLI), the
-//! store polled while they publish, events read from the `--events` file.
+//! Live ingest end to end: the server in-process (the real binary where its log or a signal is
+//! what is checked), real RTMP publishers (the ffmpeg CLI), the store polled while they publish,
+//! events read from the `--events` file.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -7,6 +8,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::hls::{check_rendition, media_playlist};
+use ivs_recorder::live::channel_recorder::RecorderHooks;
+
 use crate::live_rig::{
     LiveServer, channel, event_name, finish, recording_config, sample_head, signal, wait_until,
 };
@@ -158,7 +161,7 @@ fn wrong_keys_and_second_publishers_are_refused() {
             &recording_config("refuse", 2, 0)
         )
     );
-    let mut server = LiveServer::start(&channels, &[]);
+    let mut server = LiveServer::start_binary(&channels, &[]);
     let (status, _) = finish(server.publish("sk_wrong", &input), MINUTE);
     assert!(!status.success(), "an unknown key is refused");
     assert!(
@@ -362,7 +365,7 @@ fn garbage_and_unsupported_codecs_close_only_their_connection() {
         channel("good", "BASIC", "sk_good", &recording_config("mixed", 2, 0)),
         channel("bad", "BASIC", "sk_bad", &recording_config("mixed", 2, 0))
     );
-    let mut server = LiveServer::start(&channels, &[]);
+    let mut server = LiveServer::start_binary(&channels, &[]);
     let good = server.publish("sk_good", &input);
 
     // Garbage instead of a handshake: the server closes the socket.
@@ -429,7 +432,7 @@ fn shutdown_finalises_a_live_recording() {
         "[{}]",
         channel("sig", "BASIC", "sk_sig", &recording_config("sig", 1, 300))
     );
-    let mut server = LiveServer::start(&channels, &[]);
+    let mut server = LiveServer::start_binary(&channels, &[]);
     let publisher = server.publish("sk_sig", &sample("720p30-gop2s.mp4"));
     let bucket = server.store.join("sig");
     assert!(wait_until(MINUTE, || files_under(&bucket)
@@ -569,7 +572,7 @@ fn a_starving_publisher_ends_its_session() {
             &recording_config("quiet", 1, 0)
         )
     );
-    let server = LiveServer::start(&channels, &["--starvation-timeout", "2"]);
+    let server = LiveServer::start_binary(&channels, &["--starvation-timeout", "2"]);
     // The publisher reads its input from a pipe that stops after half the file.
     let mut publisher = std::process::Command::new("ffmpeg")
         .args([
@@ -630,7 +633,7 @@ fn rtmps_publishers_are_recorded() {
         "[{}]",
         channel("tls", "BASIC", "sk_tls", &recording_config("tls", 1, 0))
     );
-    let mut server = LiveServer::start(
+    let mut server = LiveServer::start_binary(
         &channels,
         &[
             "--rtmps-listen",
@@ -698,7 +701,7 @@ fn an_unwritable_bucket_is_a_recording_start_failure_and_the_stream_goes_on() {
             &recording_config("broken", 1, 0)
         )
     );
-    let mut server = LiveServer::start(&channels, &[]);
+    let mut server = LiveServer::start_binary(&channels, &[]);
     // A file where the bucket's folder should be: the bucket cannot be used.
     std::fs::create_dir_all(&server.store).unwrap();
     std::fs::write(server.store.join("broken"), b"not a folder").unwrap();
@@ -717,4 +720,72 @@ fn an_unwritable_bucket_is_a_recording_start_failure_and_the_stream_goes_on() {
         server.log()
     );
     assert!(server.stop().success());
+}
+
+#[test]
+fn a_panic_in_one_channels_recorder_is_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_head(dir.path(), "720p30-gop2s.mp4", 4);
+    let channels = format!(
+        "[{},{}]",
+        channel("calm", "BASIC", "sk_calm", &recording_config("calm", 2, 0)),
+        channel(
+            "crashing",
+            "BASIC",
+            "sk_crashing",
+            &recording_config("crashing", 2, 0)
+        )
+    );
+    // A bug in the crashing channel's recorder, as a panic on its thread would be.
+    let hooks = RecorderHooks {
+        before_recording: Some(std::sync::Arc::new(|channel: &str| {
+            assert_ne!(channel, "crashing", "injected panic in the recorder thread");
+        })),
+    };
+    let mut server = LiveServer::start_in_process(&channels, &[], hooks);
+    let calm = server.publish("sk_calm", &input);
+    let crashing = server.publish("sk_crashing", &input);
+    let (status, stderr) = finish(calm, MINUTE);
+    assert!(status.success(), "{stderr}");
+    let _ = finish(crashing, MINUTE);
+
+    let failures = server.wait_for_events("Recording End Failure", 1, MINUTE);
+    assert_eq!(failures[0]["detail"]["channel_name"], "crashing");
+    assert_eq!(
+        failures[0]["detail"]["recording_status_reason"],
+        "InternalServerException"
+    );
+    let ended = server.wait_for_events("Recording End", 1, MINUTE);
+    assert_eq!(ended[0]["detail"]["channel_name"], "calm");
+    let crashing_events: Vec<String> = server
+        .events()
+        .iter()
+        .filter(|e| e["detail"]["channel_name"] == "crashing")
+        .map(event_name)
+        .collect();
+    assert_eq!(
+        crashing_events,
+        [
+            "Session Created",
+            "Stream Start",
+            "Recording Start",
+            "Session Ended",
+            "Stream End",
+            "Recording End Failure"
+        ]
+    );
+    // The crashing channel's recording is closed as failed; the calm one is complete.
+    let failed = server.recording("crashing", &prefix_of(&failures[0]));
+    let json = failed.json("events/recording-failed.json");
+    assert_eq!(json["recording_status_message"], "InternalServerException");
+    let calm_recording = server.recording("calm", &prefix_of(&ended[0]));
+    assert_eq!(
+        calm_recording.json("events/recording-ended.json")["media"]["hls"]["duration_ms"],
+        4_000
+    );
+    // The channel keeps serving after the panic: a second publish is recorded.
+    let again = server.publish("sk_crashing", &input);
+    let _ = finish(again, MINUTE);
+    server.wait_for_events("Recording End Failure", 2, MINUTE);
+    assert!(server.stop().success(), "shutdown finalises every channel");
 }

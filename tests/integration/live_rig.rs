@@ -1,18 +1,54 @@
-//! A live test rig: the real `ivs-recorder serve` binary on a free port with a directory store
-//! and an events file, publishers run with the ffmpeg CLI, and polling helpers.
+//! A live test rig: the live server on a free port with a directory store and an events file,
+//! publishers run with the ffmpeg CLI, and polling helpers.
+//!
+//! The server runs in-process by default: `serve`'s own argument parsing and `live::run` on a
+//! runtime of the test's, stopped through its shutdown future. Tests that read what an operator
+//! sees on stderr, or stop the server with a signal, run the real binary instead.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
+use ivs_recorder::cli::{Cli, Command as CliCommand};
+use ivs_recorder::live::channel_recorder::RecorderHooks;
 use serde_json::Value;
 
 use crate::util::Recording;
 
-/// A running `ivs-recorder serve`.
+/// How the server runs.
+enum Running {
+    /// The `ivs-recorder serve` binary.
+    Process(Child),
+    /// `live::run` on a thread of the test, stopped by sending on `shutdown`.
+    InProcess {
+        shutdown: tokio::sync::oneshot::Sender<()>,
+        thread: JoinHandle<Result<(), String>>,
+    },
+}
+
+/// How a stopped server ended.
+#[derive(Debug)]
+pub struct Stopped {
+    success: bool,
+    detail: String,
+}
+
+impl Stopped {
+    /// Whether it shut down cleanly (exit code 0, or `live::run` returned `Ok`).
+    pub fn success(&self) -> bool {
+        if !self.success {
+            eprintln!("the server failed: {}", self.detail);
+        }
+        self.success
+    }
+}
+
+/// A running live server.
 pub struct LiveServer {
-    child: Option<Child>,
+    running: Option<Running>,
     /// The RTMP port.
     pub port: u16,
     /// The RTMPS port, when serving RTMPS.
@@ -25,8 +61,70 @@ pub struct LiveServer {
 }
 
 impl LiveServer {
-    /// Starts the server with `channels` (the `--channels` JSON) and `extra` arguments.
+    /// Starts the server in-process with `channels` (the `--channels` JSON) and `extra`
+    /// arguments of `serve`.
     pub fn start(channels: &str, extra: &[&str]) -> Self {
+        Self::start_in_process(channels, extra, RecorderHooks::default())
+    }
+
+    /// [`Self::start`] with test instrumentation in the channel recorders.
+    pub fn start_in_process(channels: &str, extra: &[&str], hooks: RecorderHooks) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let channels_file = dir.path().join("channels.json");
+        std::fs::write(&channels_file, channels).unwrap();
+        let store = dir.path().join("store");
+        let events = dir.path().join("events.jsonl");
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let mut args: Vec<String> = ["ivs-recorder", "serve", "--channels"]
+            .map(str::to_owned)
+            .to_vec();
+        args.push(path(&channels_file));
+        args.extend(["--rtmp-listen", "127.0.0.1:0", "--store"].map(str::to_owned));
+        args.push(path(&store));
+        args.push("--events".to_owned());
+        args.push(path(&events));
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let CliCommand::Serve(serve) = Cli::try_parse_from(&args).expect("serve arguments").command
+        else {
+            unreachable!("the arguments name serve");
+        };
+        let mut config = serve.config().expect("a valid serve configuration");
+        config.hooks = hooks;
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let rtmps = serve.rtmps();
+        let listeners = runtime
+            .block_on(ivs_recorder::live::listen(
+                serve.rtmp_listen,
+                rtmps.as_ref(),
+            ))
+            .expect("the server binds its ports");
+        let port = listeners.rtmp.local_addr().unwrap().port();
+        let rtmps_port = listeners
+            .rtmps
+            .as_ref()
+            .map(|(listener, _)| listener.local_addr().unwrap().port());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime
+                .block_on(ivs_recorder::live::run(config, listeners, async {
+                    let _ = stopped.await;
+                }))
+                .map_err(|err| err.to_string())
+        });
+        Self {
+            running: Some(Running::InProcess { shutdown, thread }),
+            port,
+            rtmps_port,
+            store,
+            events,
+            log: dir.path().join("no-log-in-process"),
+            _dir: dir,
+        }
+    }
+
+    /// Starts the real binary with `channels` (the `--channels` JSON) and `extra` arguments; its
+    /// stderr is [`Self::log`].
+    pub fn start_binary(channels: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let channels_file = dir.path().join("channels.json");
         std::fs::write(&channels_file, channels).unwrap();
@@ -74,7 +172,7 @@ impl LiveServer {
             )
         });
         Self {
-            child: Some(child),
+            running: Some(Running::Process(child)),
             port,
             rtmps_port,
             store,
@@ -136,8 +234,12 @@ impl LiveServer {
         self.events_named(name)
     }
 
-    /// The server's log.
+    /// The binary's log (its stderr); in-process servers have none.
     pub fn log(&self) -> String {
+        assert!(
+            matches!(self.running, Some(Running::Process(_)) | None),
+            "an in-process server has no log of its own: use LiveServer::start_binary"
+        );
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -146,19 +248,46 @@ impl LiveServer {
         Recording::found(self.store.join(bucket).join(prefix), prefix.to_owned())
     }
 
-    /// Sends SIGINT and waits for the server to exit.
-    pub fn stop(&mut self) -> ExitStatus {
-        self.stop_with("INT")
+    /// Stops the server (SIGINT for the binary, the shutdown future in-process) and waits.
+    pub fn stop(&mut self) -> Stopped {
+        match self.running.take().expect("the server is running") {
+            Running::Process(child) => {
+                self.running = Some(Running::Process(child));
+                self.stop_with("INT")
+            }
+            Running::InProcess { shutdown, thread } => {
+                let _ = shutdown.send(());
+                match thread.join() {
+                    Ok(Ok(())) => Stopped {
+                        success: true,
+                        detail: String::new(),
+                    },
+                    Ok(Err(err)) => Stopped {
+                        success: false,
+                        detail: err,
+                    },
+                    Err(_) => Stopped {
+                        success: false,
+                        detail: "live::run panicked".to_owned(),
+                    },
+                }
+            }
+        }
     }
 
-    /// Sends `SIG<name>` and waits for the server to exit.
-    pub fn stop_with(&mut self, name: &str) -> ExitStatus {
-        let mut child = self.child.take().expect("the server is running");
+    /// Sends `SIG<name>` to the binary and waits for it to exit.
+    pub fn stop_with(&mut self, name: &str) -> Stopped {
+        let Some(Running::Process(mut child)) = self.running.take() else {
+            panic!("signals go to a server started with LiveServer::start_binary");
+        };
         signal(child.id(), name);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                return status;
+                return Stopped {
+                    success: status.success(),
+                    detail: format!("{status}: {}", self.log()),
+                };
             }
             assert!(
                 Instant::now() < deadline,
@@ -171,9 +300,16 @@ impl LiveServer {
 
 impl Drop for LiveServer {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        match self.running.take() {
+            Some(Running::Process(mut child)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Some(Running::InProcess { shutdown, thread }) => {
+                let _ = shutdown.send(());
+                let _ = thread.join();
+            }
+            None => {}
         }
     }
 }

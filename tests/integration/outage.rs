@@ -243,7 +243,10 @@ fn a_store_that_never_returns_fails_the_recording_and_keeps_the_spool() {
         serde_json::from_slice(&stored["events/recording-failed.json"]).unwrap();
     assert_eq!(failed["recording_status"], "RECORDING_ENDED_WITH_FAILURE");
     // The store failed, not the input: IVS's reason for a failed write.
-    assert_eq!(failed["recording_status_message"], "InternalServerException");
+    assert_eq!(
+        failed["recording_status_message"],
+        "InternalServerException"
+    );
     // Every segment a playlist names is stored.
     for (key, bytes) in &stored {
         if key.ends_with("/playlist.m3u8") {
