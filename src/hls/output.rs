@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::playlist::Variant;
 use super::publisher::{HlsPublisher, PublishedRendition};
-use super::rendition::{Continuation, FinishedSegment, RenditionSegments};
+use super::rendition::{Continuation, FinishedSegment, RenditionSegments, VideoArrival};
 use crate::av::parameters::extradata;
 use crate::av::ts_mux::{MuxError, TsStreams};
 use crate::codecs;
@@ -67,7 +67,7 @@ impl HlsOutput {
     /// PROGRAM-DATE-TIMEs.
     pub fn start(
         setup: HlsSetup,
-        inputs: Vec<TsStreams>,
+        inputs: Vec<(TsStreams, VideoArrival)>,
         origin: i64,
         previous: Option<HlsPublisher>,
         stream_started_at: OffsetDateTime,
@@ -91,7 +91,7 @@ impl HlsOutput {
             });
         let mut renditions = Vec::new();
         let mut published = Vec::new();
-        for (rendition, input) in setup.renditions.iter().zip(inputs) {
+        for (rendition, (input, arrival)) in setup.renditions.iter().zip(inputs) {
             // Source configuration (passthrough); encoders' CODECS come from their first SPS.
             let video_codec = codecs::avc1(&extradata(&input.video.parameters));
             let audio_codec = input
@@ -109,6 +109,7 @@ impl HlsOutput {
             renditions.push(RenditionSegments::new(
                 input.video,
                 input.audio,
+                arrival,
                 origin,
                 continuation,
             ));
@@ -141,8 +142,13 @@ impl HlsOutput {
     }
 
     /// Takes an audio packet of rendition number `rendition`.
-    pub fn push_audio(&mut self, rendition: usize, packet: &ffmpeg::Packet) {
-        self.renditions[rendition].push_audio(packet);
+    pub fn push_audio(
+        &mut self,
+        rendition: usize,
+        packet: &ffmpeg::Packet,
+    ) -> Result<(), HlsError> {
+        let finished = self.renditions[rendition].push_audio(packet)?;
+        self.publish(rendition, finished)
     }
 
     /// Ends this stream: publishes the last segments, closed at `end_pts`. Returns the publisher,
@@ -158,9 +164,9 @@ impl HlsOutput {
     fn publish(
         &mut self,
         rendition: usize,
-        finished: Option<FinishedSegment>,
+        finished: Vec<FinishedSegment>,
     ) -> Result<(), HlsError> {
-        if let Some(segment) = finished {
+        for segment in finished {
             self.publisher
                 .publish(rendition, segment, &self.store, self.clock.as_ref())?;
         }

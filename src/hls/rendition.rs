@@ -47,6 +47,21 @@ pub struct Continuation {
     pub discontinuity: bool,
 }
 
+/// How a rendition's video arrives relative to its audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoArrival {
+    /// In step with the input (passthrough): muxed as it comes.
+    InStep,
+    /// Later than the audio of the same time, from an encoder thread: held until the audio has
+    /// reached its time, so that the interleave depends on timestamps alone (the same bytes on
+    /// every run, however the threads were scheduled).
+    FromEncoder,
+}
+
+/// Video held for the audio no longer than this (a stream whose audio stops must not hold its
+/// video, and its memory, until the end).
+const MAX_VIDEO_HOLD_MS: i64 = 3_000;
+
 /// Segments one rendition.
 pub struct RenditionSegments {
     video: TsStream,
@@ -57,6 +72,11 @@ pub struct RenditionSegments {
     /// Audio waiting for the video to pass its time, so each segment holds the audio of its
     /// own time span even when encoded video arrives late.
     pending_audio: VecDeque<ffmpeg::Packet>,
+    /// Encoded video waiting for the audio to reach its time.
+    held_video: VecDeque<ffmpeg::Packet>,
+    arrival: VideoArrival,
+    /// Time (ms) of the latest audio packet taken.
+    audio_reached_ms: Option<i64>,
     audio_base: Option<TimeBase>,
     video_base: TimeBase,
     continuation: Continuation,
@@ -78,6 +98,7 @@ impl RenditionSegments {
     pub fn new(
         video: TsStream,
         audio: Option<TsStream>,
+        arrival: VideoArrival,
         video_origin: i64,
         continuation: Continuation,
     ) -> Self {
@@ -99,11 +120,69 @@ impl RenditionSegments {
             origin: (video_origin, audio_origin),
             open: None,
             pending_audio: VecDeque::new(),
+            held_video: VecDeque::new(),
+            arrival,
+            audio_reached_ms: None,
         }
     }
 
-    /// Takes a video packet; returns the segment it closed, if it started a new one.
+    /// Takes a video packet; returns the segments it closed.
     pub fn push_video(
+        &mut self,
+        packet: &ffmpeg::Packet,
+    ) -> Result<Vec<FinishedSegment>, MuxError> {
+        if self.arrival == VideoArrival::InStep || self.audio.is_none() {
+            return Ok(self.write_video(packet)?.into_iter().collect());
+        }
+        self.held_video.push_back(packet.clone());
+        self.release_video(false)
+    }
+
+    /// Takes an audio packet; it is muxed once the video has reached its time (audio before
+    /// the first keyframe is dropped). Returns the segments that held video, released by it,
+    /// closed.
+    pub fn push_audio(
+        &mut self,
+        packet: &ffmpeg::Packet,
+    ) -> Result<Vec<FinishedSegment>, MuxError> {
+        let Some(audio_base) = self.audio_base else {
+            return Ok(Vec::new());
+        };
+        if let Some(pts) = packet.pts().or(packet.dts()) {
+            let at = audio_base.ticks_to_millis(pts);
+            self.audio_reached_ms = Some(self.audio_reached_ms.map_or(at, |r| r.max(at)));
+        }
+        self.pending_audio.push_back(packet.clone());
+        self.release_video(false)
+    }
+
+    /// Muxes held video the audio has reached (all of it when `all`).
+    fn release_video(&mut self, all: bool) -> Result<Vec<FinishedSegment>, MuxError> {
+        let mut finished = Vec::new();
+        while let Some(front) = self.held_video.front() {
+            let at = |packet: &ffmpeg::Packet| {
+                packet
+                    .dts()
+                    .or(packet.pts())
+                    .map_or(i64::MIN, |ts| self.video_base.ticks_to_millis(ts))
+            };
+            let front_ms = at(front);
+            let held_ms = self.held_video.back().map_or(front_ms, at) - front_ms;
+            let reached = self.audio_reached_ms.is_some_and(|ms| ms >= front_ms);
+            if !(all || reached || held_ms > MAX_VIDEO_HOLD_MS) {
+                break;
+            }
+            let Some(packet) = self.held_video.pop_front() else {
+                break;
+            };
+            finished.extend(self.write_video(&packet)?);
+        }
+        Ok(finished)
+    }
+
+    /// Muxes a video packet after the audio before it; returns the segment it closed, if it
+    /// started a new one.
+    fn write_video(
         &mut self,
         packet: &ffmpeg::Packet,
     ) -> Result<Option<FinishedSegment>, MuxError> {
@@ -139,18 +218,13 @@ impl RenditionSegments {
         Ok(finished)
     }
 
-    /// Takes an audio packet; it is muxed once the video has reached its time (audio before
-    /// the first keyframe is dropped).
-    pub fn push_audio(&mut self, packet: &ffmpeg::Packet) {
-        if self.audio.is_some() {
-            self.pending_audio.push_back(packet.clone());
-        }
-    }
-
-    /// Ends the last segment at `end_pts` (video ticks: the end of the last frame).
-    pub fn finish(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
+    /// Ends the last segment at `end_pts` (video ticks: the end of the last frame); returns the
+    /// segments it closed.
+    pub fn finish(&mut self, end_pts: i64) -> Result<Vec<FinishedSegment>, MuxError> {
+        let mut finished = self.release_video(true)?;
         self.release_audio(i64::MAX)?;
-        self.close(end_pts)
+        finished.extend(self.close(end_pts)?);
+        Ok(finished)
     }
 
     /// Muxes pending audio whose time is before `video_ticks` (in the video time base).

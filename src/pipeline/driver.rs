@@ -210,6 +210,12 @@ impl Pipeline {
         &self.streams
     }
 
+    /// Whether rendition number `rendition` is encoded here (its packets come from a rung thread,
+    /// later than the source's audio) rather than passed through.
+    pub fn is_encoded(&self, rendition: usize) -> bool {
+        self.rungs_of.get(rendition).is_some_and(Option::is_some)
+    }
+
     /// Takes a source video packet (decode order).
     pub fn push_video(
         &mut self,

@@ -14,6 +14,7 @@ use crate::av::decode::VideoDecoder;
 use crate::error::{Failure, FailureKind};
 use crate::hls::output::{HlsError, HlsOutput, HlsSetup};
 use crate::hls::publisher::HlsPublisher;
+use crate::hls::rendition::VideoArrival;
 use crate::ingest::{InputInfo, InputPacket, PacketSource};
 use crate::pipeline::thumbnail_tap::ThumbnailTap;
 use crate::pipeline::{Pipeline, PipelineSink, TapReport};
@@ -158,10 +159,10 @@ impl PipelineSink for RecordingSink<'_> {
     }
 
     fn audio(&mut self, rendition: usize, packet: &ffmpeg::Packet) -> Result<(), Failure> {
-        if let Some(hls) = &mut self.hls {
-            hls.push_audio(rendition, packet);
+        match &mut self.hls {
+            Some(hls) => hls.push_audio(rendition, packet).map_err(hls_failure),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn thumbnail(&mut self, frame: SampledFrame) -> Result<(), Failure> {
@@ -329,7 +330,19 @@ impl PacketLoop {
         if let Some(setup) = self.setup.hls.clone() {
             stream.hls = Some(HlsOutput::start(
                 setup,
-                pipeline.streams().to_vec(),
+                pipeline
+                    .streams()
+                    .iter()
+                    .enumerate()
+                    .map(|(rendition, streams)| {
+                        let arrival = if pipeline.is_encoded(rendition) {
+                            VideoArrival::FromEncoder
+                        } else {
+                            VideoArrival::InStep
+                        };
+                        (streams.clone(), arrival)
+                    })
+                    .collect(),
                 start,
                 self.publisher.take(),
                 started_at,

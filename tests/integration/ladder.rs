@@ -3,7 +3,8 @@
 
 use crate::hls::{check_rendition, first_frame_index, master_playlist, media_playlist, millis};
 use crate::util::{
-    Recording, config_file, ffmpeg, real_ivs_720p30_input, reference_recording, sample,
+    Caller, Recording, config_file, ffmpeg, memory_objects, real_ivs_720p30_input,
+    record_in_memory_with, reference_recording, sample,
 };
 
 /// Every rendition's playlist.m3u8 is byte-identical (D11), and each segment starts on the same
@@ -223,5 +224,39 @@ fn real_ivs_stream_gets_the_ivs_ladder_and_cuts() {
     assert_eq!(
         ours["media"]["hls"]["renditions"],
         real["media"]["hls"]["renditions"]
+    );
+}
+
+#[test]
+fn the_threaded_ladder_records_the_same_bytes_every_time_from_threads_and_async_code() {
+    let json = r#"{"destinationConfiguration":{"s3":{"bucketName":"ivs-recordings"}},"thumbnailConfiguration":{"targetIntervalSeconds":5}}"#;
+    let input = sample("720p30-gop2s.mp4");
+    let (first, first_store) = record_in_memory_with(json, &input, Caller::Thread);
+    let (second, second_store) = record_in_memory_with(json, &input, Caller::Async);
+    let first_objects = memory_objects(&first_store, "ivs-recordings", first.prefix.as_str());
+    let second_objects = memory_objects(&second_store, "ivs-recordings", second.prefix.as_str());
+    let keys: Vec<&String> = first_objects.keys().collect();
+    assert!(
+        keys.iter().any(|k| k.ends_with("160p30/0.ts")) && keys.len() > 20,
+        "a whole STANDARD ladder: {keys:?}"
+    );
+    assert_eq!(keys, second_objects.keys().collect::<Vec<_>>());
+    // The prefix (a random recording id) appears in no object.
+    let differing: Vec<&String> = first_objects
+        .iter()
+        .filter(|(key, bytes)| *bytes != &second_objects[*key])
+        .map(|(key, _)| key)
+        .collect();
+    for (name, objects) in [("first", &first_objects), ("second", &second_objects)] {
+        let dir = std::env::temp_dir().join(format!("ivs-determinism-{name}"));
+        for key in &differing {
+            let path = dir.join(key);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &objects[*key]).unwrap();
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "differ between two recordings (kept in the temp dir, ivs-determinism-*): {differing:?}"
     );
 }

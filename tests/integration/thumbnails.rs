@@ -1,14 +1,9 @@
 //! Thumbnails end to end: which frame each one shows (read back from the barcode), their size,
 //! SEQUENTIAL and LATEST storage, BASIC's keyframe rule, and the write order of D13.
 
-use std::sync::Arc;
+use ivs_recorder::recording::RecordingResult;
 
-use ivs_recorder::model::{Channel, ChannelType, CreateRecordingConfigurationRequest};
-use ivs_recorder::recording::{RecordRequest, RecordingResult, record_file};
-use ivs_recorder::storage::{Store, StoreLocation};
-use ivs_recorder::time::FixedClock;
-
-use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, sample};
+use crate::util::{Recording, config_file, ffmpeg, read_thumbnail, record_in_memory, sample};
 
 fn thumbnail_config(store: &std::path::Path, thumbnail_configuration: &str) -> String {
     config_file(
@@ -374,36 +369,4 @@ fn thumbnails_only_decode_what_they_need() {
             "events/recording-ended.json"
         ]
     );
-}
-
-/// Records the 720p sample through the library into a memory store with the configuration
-/// `json`, a STANDARD channel `AbCdEfGh1234` and the clock stopped at 2024-09-01 00:05:07 UTC.
-fn record_in_memory(json: &str) -> (ivs_recorder::recording::RecordOutcome, Store) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = Store::new(StoreLocation::Memory);
-    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
-    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
-    let configuration = CreateRecordingConfigurationRequest::from_json(json)
-        .unwrap()
-        .into_configuration(
-            "arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into(),
-        )
-        .unwrap();
-    let request = RecordRequest {
-        input: sample("720p30-gop2s.mp4"),
-        realtime: false,
-        channel,
-        configuration,
-        bucket: store.bucket("ivs-recordings").unwrap(),
-        clock: Arc::new(FixedClock(time::macros::datetime!(2024-09-01 00:05:07 UTC))),
-        progress: None,
-        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
-    };
-    let outcome = std::thread::scope(|s| {
-        s.spawn(|| record_file(request, runtime.handle()))
-            .join()
-            .unwrap()
-    })
-    .unwrap();
-    (outcome, store)
 }

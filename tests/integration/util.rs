@@ -258,3 +258,100 @@ pub fn read_thumbnail(jpeg: &[u8]) -> Thumbnail {
         frame,
     }
 }
+
+/// How [`record_in_memory_with`] calls the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// `record_file` on a plain thread.
+    Thread,
+    /// `record_file_async` awaited on a multi-thread runtime.
+    Async,
+}
+
+/// Records the 720p sample through the library into a memory store with the configuration
+/// `json`, a STANDARD channel `AbCdEfGh1234` and the clock stopped at 2024-09-01 00:05:07 UTC.
+pub fn record_in_memory(
+    json: &str,
+) -> (
+    ivs_recorder::recording::RecordOutcome,
+    ivs_recorder::storage::Store,
+) {
+    record_in_memory_with(json, &sample("720p30-gop2s.mp4"), Caller::Thread)
+}
+
+/// [`record_in_memory`] of `input`, called as `caller` says.
+pub fn record_in_memory_with(
+    json: &str,
+    input: &Path,
+    caller: Caller,
+) -> (
+    ivs_recorder::recording::RecordOutcome,
+    ivs_recorder::storage::Store,
+) {
+    use ivs_recorder::model::{Channel, ChannelType, CreateRecordingConfigurationRequest};
+    use ivs_recorder::recording::{RecordRequest, record_file, record_file_async};
+    use ivs_recorder::storage::{Store, StoreLocation};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = Store::new(StoreLocation::Memory);
+    let arn = "arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234";
+    let channel = Channel::new(arn.into(), "test".into(), ChannelType::Standard, None).unwrap();
+    let configuration = CreateRecordingConfigurationRequest::from_json(json)
+        .unwrap()
+        .into_configuration(
+            "arn:aws:ivs:us-west-2:123456789012:recording-configuration/AbCdEfGh1234".into(),
+        )
+        .unwrap();
+    let request = RecordRequest {
+        input: input.to_owned(),
+        realtime: false,
+        channel,
+        configuration,
+        bucket: store.bucket("ivs-recordings").unwrap(),
+        clock: std::sync::Arc::new(ivs_recorder::time::FixedClock(
+            time::macros::datetime!(2024-09-01 00:05:07 UTC),
+        )),
+        progress: None,
+        writer_policy: ivs_recorder::storage::WriterPolicy::default(),
+    };
+    let outcome = match caller {
+        Caller::Thread => std::thread::scope(|s| {
+            s.spawn(|| record_file(request, runtime.handle()))
+                .join()
+                .unwrap()
+        }),
+        Caller::Async => runtime.block_on(record_file_async(request)),
+    }
+    .unwrap();
+    (outcome, store)
+}
+
+/// Every object of `bucket` in a memory store, keyed relative to `prefix`.
+pub fn memory_objects(
+    store: &ivs_recorder::storage::Store,
+    bucket: &str,
+    prefix: &str,
+) -> BTreeMap<String, Vec<u8>> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let bucket = store.bucket(bucket).unwrap();
+    let objects = bucket.object_store().clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let listed: Vec<object_store::ObjectMeta> = objects.list(None).try_collect().await.unwrap();
+        let mut all = BTreeMap::new();
+        for meta in listed {
+            let key = meta.location.to_string();
+            let bytes = objects
+                .get(&meta.location)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            if let Some(relative) = key.strip_prefix(&format!("{prefix}/")) {
+                all.insert(relative.to_owned(), bytes.to_vec());
+            }
+        }
+        all
+    })
+}
