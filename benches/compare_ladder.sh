@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 
-cargo build --release --quiet
-recorder=target/release/ivs-recorder
+# RECORDER=path/to/ivs-recorder compares another build (e.g. the previous commit's) instead.
+recorder=${RECORDER:-target/release/ivs-recorder}
+[ -n "${RECORDER:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 inputs=("$@")

@@ -7,38 +7,39 @@
 //! # Layout
 //!
 //! ```text
-//!  RTMP(S) ─► live::rtmp ─► live::registry ─► live::recorder (per channel, reconnect window)
-//!                                               └─► ingest::live::LiveInput ─┐ same packets
-//!  file ──► ingest::FileInput ─┬─ video packets ─► passthrough renditions (BASIC, source) ──┐
-//!                              │                 ─► pipeline::decode (once) ─► transcode::video
-//!                              │                      │  rungs: scale from the next larger,   │
-//!                              │                      │  x264 with IDR at source keyframes ───┤
-//!                              │                      └─► thumbnails (schedule) ─► JPEG ──┐   │
-//!                              │   (no transcoding: thumbnail::ThumbnailSampler, a gated  │   │
-//!                              │    decoder that decodes only the frames it needs) ───────┤   │
-//!                              └─ audio packets ─► passthrough / transcode::audio (AAC) ──┼───┤
-//!                                                                                         │   ▼
-//!                          hls::rendition (segmenter + MPEG-TS mux) ─► hls::publisher ────┼─► D13
-//!  recording::recorder: ivs-check, recording-started.json … recording-ended/-failed.json ─┤  order
-//!                                                                                         ▼
-//!                       storage::ArtifactWriter (one ordered queue; retries, disk spool)
-//!                                    │
+//!  RTMP(S) ─► live::rtmp ─► live::registry ─► live::channel_recorder (a thread per channel,
+//!                                               │  reconnect window, events, sessions)
+//!                                               └─► ingest::live::LiveInput ─┐
+//!  file ───► ingest::FileInput ───────────────────────────────────────────────┤ packets
+//!                                                                             ▼
+//!  recording::session (one recording: D13 order, started → ended | failed)
+//!    └─ recording::packet_loop (stream by stream; the media timeline)
+//!         └─ pipeline::driver: decode once, fan out
+//!              ├─ packet sinks: passthrough renditions; gated thumbnail sampler (no ladder)
+//!              ├─ frame sinks:  pipeline::rung_chain (720p ─► 480p ─► … : scale + x264,
+//!              │                a thread per rung); pipeline::thumbnail_tap
+//!              └─ audio: passthrough, or pipeline::audio (AAC per bitrate)
+//!                   │ PipelineSink
+//!                   ├─► hls::output ─► hls::rendition (segmenter + av::ts_mux) ─► hls::publisher
+//!                   └─► thumbnail::worker (scale + JPEG on its own thread)
+//!                                         │
+//!                        storage::ArtifactWriter (one ordered queue; retries, disk spool)
+//!                                         │
 //!                   object_store: directory | memory | S3 (MinIO, SeaweedFS, AWS)
 //! ```
 //!
-//! - [`model`]: IVS API shapes and their validation.
-//! - [`ladder`]: pure; the renditions a channel type makes, selection, thumbnail size.
-//! - [`layout`]: pure; every object key.
-//! - [`time`]: media time bases and the wall clock.
-//! - [`ingest`]: inputs that yield packets.
-//! - [`pipeline`]: the video decoder wrapper.
-//! - [`thumbnail`]: which frames become thumbnails, and the JPEGs.
-//! - [`transcode`]: x264 rungs and AAC re-encoding for the ladders.
-//! - [`hls`]: segments, playlists and masters.
-//! - [`recording`]: one recording from input to stored objects; its metadata JSON.
-//! - [`live`]: `serve`: RTMP ingest, live recording with the reconnect window, sessions, events.
-//! - [`storage`]: store locations, the ordered writer and its spool.
-//! - [`cli`], [`progress`]: the command line.
+//! Layers, lowest first (a module imports only from its own layer or below; no cycles; checked by
+//! `tests/integration/architecture.rs`):
+//!
+//! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`error`], [`ids`],
+//!    [`ladder`], [`layout`], [`model`], [`time`]: foundations, most of them pure.
+//! 2. [`ingest`] (inputs that yield packets), [`storage`] (buckets, the ordered writer, spool).
+//! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
+//!    [`pipeline`] (the decoder, the rungs, the fan-out).
+//! 4. [`recording`]: one recording from input to stored objects; its metadata JSON.
+//! 5. [`live`]: `serve` as a library ([`live::run`]): RTMP ingest, live recording with the
+//!    reconnect window, sessions, events.
+//! 6. [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]
 

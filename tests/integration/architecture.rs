@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     // Where packets come from and where objects go.
     &["ingest", "storage"],
     // Media work: thumbnails, transcoding, HLS, and the pipeline that drives them.
-    &["thumbnail", "transcode", "hls", "pipeline"],
+    &["thumbnail", "hls", "pipeline"],
     // One recording's lifecycle.
     &["recording"],
     // Live serving.

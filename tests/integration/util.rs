@@ -14,19 +14,17 @@ pub fn sample(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The shared reference recording, when it is beside the checkout.
-pub fn reference_recording() -> Option<PathBuf> {
+/// The shared reference recording (a real IVS recording, `../shared/reference/` beside the
+/// checkout, as CI lays it out). A missing one fails the test that needs it, naming it.
+pub fn reference_recording() -> PathBuf {
     let dir =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/ivs-sample-recording");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent, so the real IVS recording cannot be used as input here",
-            dir.display()
-        );
-        None
-    }
+    assert!(
+        dir.is_dir(),
+        "missing prerequisite: the real IVS recording {} (shared/ must be beside the checkout)",
+        dir.display()
+    );
+    dir
 }
 
 /// The real IVS 720p30 segments 0.ts and 1.ts joined into one 20.267 s MPEG-TS file in `dir`:
