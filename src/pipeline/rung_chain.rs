@@ -5,7 +5,7 @@
 //!
 //! Frames travel as `Arc`s and are never copied: a rung keeps its scaled picture in an `Arc` and
 //! reuses the buffer once the next rung has let go of it. The queues between rungs hold at most
-//! [`FRAMES_IN_FLIGHT`] frames, so a slow rung slows the decoder instead of growing memory.
+//! `FRAMES_IN_FLIGHT` (2) frames, so a slow rung slows the decoder instead of growing memory.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -116,7 +116,7 @@ impl RungChain {
     }
 
     /// Hands a decoded source frame to the chain; waits while the first rung is
-    /// [`FRAMES_IN_FLIGHT`] frames behind. `false` when a rung has stopped (its error comes from
+    /// `FRAMES_IN_FLIGHT` (2) frames behind. `false` when a rung has stopped (its error comes from
     /// [`Self::finish`]).
     pub fn push(&self, source: Arc<VideoFrame>, pts: i64, is_key: bool) -> bool {
         self.first.as_ref().is_some_and(|first| {

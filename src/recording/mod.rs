@@ -4,17 +4,17 @@
 //!   stream (a file) or several merged ones (live reconnects); the D13 write order.
 //! - [`packet_loop`]: reads each stream to its end through the pipeline into HLS and thumbnails;
 //!   the media timeline.
-//! - [`record_file`]: the `record` front end: checks, plan, one stream, outcome.
+//! - [`from_file`]: the `record` front end: checks, plan, one stream, outcome.
 //! - [`outcome`]: the errors that prevent a recording and how one ended.
 //! - [`metadata`]: the `recording-*.json` documents (pure).
 
 pub mod metadata;
 pub mod outcome;
 pub mod packet_loop;
-pub mod record_file;
+pub mod from_file;
 pub mod session;
 
 pub use outcome::{RecordError, RecordingResult};
 pub use packet_loop::ProgressCallback;
-pub use record_file::{RecordOutcome, RecordRequest, record_file, record_file_async};
+pub use from_file::{RecordOutcome, RecordRequest, record_file, record_file_async};
 pub use session::{ClosedRecording, Plan, Recording, RecordingTarget};

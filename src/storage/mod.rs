@@ -1,4 +1,4 @@
-//! Where recordings are stored: store locations, buckets, and (in [`writer`]) the one ordered
+//! Where recordings are stored: store locations, buckets, and (in `writer`) the one ordered
 //! writer every object goes through.
 //!
 //! A store location is a local directory holding one folder per bucket (the way MinIO lays out

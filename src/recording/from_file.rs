@@ -1,12 +1,12 @@
 //! Records a media file: checks the bucket, plans the renditions and thumbnails from the input,
 //! then writes, in the order of decision D13, `events/ivs-check`, `events/recording-started.json`,
-//! the media ([`super::media`]: segments, playlists, thumbnails as they are made), and
+//! the media ([`super::packet_loop`]: segments, playlists, thumbnails as they are made), and
 //! `events/recording-ended.json` (or `recording-failed.json` when the input breaks part-way or
 //! the store gives up, keeping everything recorded until then).
 //!
-//! Media work runs on the calling thread (demux, decode, encode; x264 and the decoder add their
-//! own threads) and a thumbnail thread (scale, JPEG); storage runs on the async runtime behind one
-//! ordered writer. The recording itself is a [`Recording`] holding one stream.
+//! Media work runs on the calling thread (demux, decode; the decoder adds its own threads), a
+//! thread per transcoded rung (scale, x264) and a thumbnail thread (scale, JPEG); storage runs on
+//! the async runtime behind one ordered writer. The recording itself is a [`Recording`] holding one stream.
 
 use std::path::PathBuf;
 use std::sync::Arc;
