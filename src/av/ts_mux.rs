@@ -1,14 +1,18 @@
-//! MPEG-TS segments muxed into memory by libavformat (no files touched).
+//! MPEG-TS muxed into memory by libavformat (no files touched), one muxer for a whole stream of a
+//! rendition, cut into segments: continuity counters run on from segment to segment as in one
+//! continuous transport stream, as IVS's do.
 //!
-//! PIDs as in real IVS segments: video H.264 on 0x101, audio AAC (ADTS) on 0x100, PMT on 0x1000.
+//! The layout of real IVS segments: PAT, PMT on 0x1000 (audio, video, timed ID3), audio AAC
+//! (ADTS) on 0x100, video H.264 on 0x101, timed ID3 (stream type 0x15) on 0x102, no SDT. PAT and
+//! PMT come only where [`TsMuxer::start_gop`] asks, before each GOP, so every GOP's byte range
+//! decodes on its own. libavformat always writes an SDT; its packets are dropped on the way out.
 //! libavformat adds what a transport stream needs (Annex B start codes, ADTS headers) when the
-//! input comes from MP4/FLV. [`TsMuxer::start_gop`] re-emits PAT and PMT before a keyframe and
-//! returns its byte offset, so every GOP chunk of the byte-range playlist decodes on its own.
+//! input comes from MP4/FLV.
 //!
 //! ffmpeg-next has no custom I/O, so this uses the libavformat C API directly; every raw pointer
 //! it holds is owned here and freed in `Drop`.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
 use ffmpeg::ffi;
@@ -19,6 +23,16 @@ use ffmpeg_next as ffmpeg;
 pub const VIDEO_PID: i32 = 0x101;
 /// PID of the audio stream in IVS segments.
 pub const AUDIO_PID: i32 = 0x100;
+/// PID of the timed ID3 stream in IVS segments.
+pub const ID3_PID: i32 = 0x102;
+/// PID of the SDT, which IVS segments do not carry.
+const SDT_PID: u16 = 0x11;
+/// PID of the PAT.
+const PAT_PID: u16 = 0;
+/// PID of the PMT in IVS segments.
+const PMT_PID: u16 = 0x1000;
+/// A transport stream packet.
+pub const TS_PACKET: usize = 188;
 /// MPEG-TS clock: 90 kHz.
 const TS_TIME_BASE: ffi::AVRational = ffi::AVRational {
     num: 1,
@@ -28,11 +42,11 @@ const TS_TIME_BASE: ffi::AVRational = ffi::AVRational {
 const TIMESTAMP_OFFSET: i64 = 10 * 90_000;
 /// PCR runs this far ahead of DTS (what the ffmpeg CLI uses: 0.7 s).
 const MAX_DELAY_MICROS: c_int = 700_000;
+/// PAT/PMT and SDT repeat only this rarely on their own (seconds): PAT and PMT come per GOP.
+const TABLES_NEVER: &str = "1000000";
 const IO_BUFFER: usize = 64 * 1024;
 /// `ENOMEM` on Linux, for allocation failures libavformat reports as null pointers.
 const ENOMEM: i32 = 12;
-/// `SEEK_CUR` (`whence` of `avio_seek`).
-const SEEK_CUR: c_int = 1;
 
 /// Why muxing failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,19 +107,87 @@ pub enum Track {
     Video,
     /// The audio stream.
     Audio,
+    /// The timed ID3 stream.
+    Id3,
 }
 
-/// One segment being muxed.
+/// Where the muxer's bytes go: whole TS packets, without the SDT and without the PAT and PMT
+/// libavformat repeats before every video keyframe when [`TsMuxer::start_gop`] already put them
+/// before the GOP's ID3 tag (the tables' continuity counters are renumbered to stay continuous).
+#[derive(Debug, Default)]
+struct Sink {
+    /// The current segment's packets.
+    bytes: Vec<u8>,
+    /// The start of a packet whose end has not been written yet.
+    carry: Vec<u8>,
+    /// A PAT went out and no audio or video since: another one now is a repeat.
+    tables_without_media: bool,
+    /// A repeated PAT was dropped: drop the PMT that follows it too.
+    dropping_pmt: bool,
+    /// Next continuity counter of the PAT and of the PMT.
+    pat_counter: u8,
+    pmt_counter: u8,
+}
+
+impl Sink {
+    fn take(&mut self, written: &[u8]) {
+        self.carry.extend_from_slice(written);
+        let whole = self.carry.len() - self.carry.len() % TS_PACKET;
+        let carry = std::mem::take(&mut self.carry);
+        for packet in carry[..whole].chunks_exact(TS_PACKET) {
+            self.keep(packet);
+        }
+        self.carry = carry[whole..].to_vec();
+    }
+
+    fn keep(&mut self, packet: &[u8]) {
+        let counter = match packet_pid(packet) {
+            Some(SDT_PID) => return,
+            Some(PAT_PID) if self.tables_without_media => {
+                self.dropping_pmt = true;
+                return;
+            }
+            Some(PMT_PID) if self.dropping_pmt => {
+                self.dropping_pmt = false;
+                return;
+            }
+            Some(PAT_PID) => {
+                self.tables_without_media = true;
+                Some(&mut self.pat_counter)
+            }
+            Some(PMT_PID) => Some(&mut self.pmt_counter),
+            Some(pid) => {
+                if pid != ID3_PID as u16 {
+                    self.tables_without_media = false;
+                }
+                None
+            }
+            None => None,
+        };
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(packet);
+        if let Some(counter) = counter {
+            self.bytes[start + 3] = (self.bytes[start + 3] & 0xf0) | (*counter & 0x0f);
+            *counter = counter.wrapping_add(1);
+        }
+    }
+}
+
+/// The PID of a TS packet, when it starts with the sync byte.
+pub fn packet_pid(packet: &[u8]) -> Option<u16> {
+    match packet {
+        [0x47, high, low, ..] => Some((u16::from(*high & 0x1f) << 8) | u16::from(*low)),
+        _ => None,
+    }
+}
+
+/// One rendition's transport stream, cut into segments.
 pub struct TsMuxer {
     context: *mut ffi::AVFormatContext,
     io: *mut ffi::AVIOContext,
     /// Where the bytes go. Boxed so its address stays fixed for the write callback while the
     /// muxer itself moves.
-    #[allow(
-        clippy::box_collection,
-        reason = "the Vec's own address is handed to C"
-    )]
-    sink: Box<Vec<u8>>,
+    sink: Box<Sink>,
     video_time_base: ffmpeg::Rational,
     audio_time_base: Option<ffmpeg::Rational>,
     /// Media-time origin in each input time base: packets are written relative to it.
@@ -120,16 +202,17 @@ unsafe impl Send for TsMuxer {}
 impl std::fmt::Debug for TsMuxer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TsMuxer")
-            .field("bytes", &self.sink.len())
+            .field("bytes", &self.sink.bytes.len())
             .finish_non_exhaustive()
     }
 }
 
 unsafe extern "C" fn write_to_sink(opaque: *mut c_void, buffer: *mut u8, size: c_int) -> c_int {
-    // SAFETY: `opaque` is the `Box<Vec<u8>>` of a live `TsMuxer`; libavformat passes `size` valid bytes.
+    // SAFETY: `opaque` is the boxed `Sink` of a live `TsMuxer`; libavformat passes `size` valid
+    // bytes.
     unsafe {
-        let sink = &mut *opaque.cast::<Vec<u8>>();
-        sink.extend_from_slice(std::slice::from_raw_parts(
+        let sink = &mut *opaque.cast::<Sink>();
+        sink.take(std::slice::from_raw_parts(
             buffer,
             usize::try_from(size).unwrap_or(0),
         ));
@@ -138,8 +221,9 @@ unsafe extern "C" fn write_to_sink(opaque: *mut c_void, buffer: *mut u8, size: c
 }
 
 impl TsMuxer {
-    /// Starts a segment with `video` and, when present, `audio`. `origin` is the media-time origin
-    /// (the recording's first frame) in each input time base: `(video ticks, audio ticks)`.
+    /// Starts a transport stream with `video`, `audio` when present, and the timed ID3 stream.
+    /// `origin` is the media-time origin (the recording's first frame) in each input time base:
+    /// `(video ticks, audio ticks)`.
     pub fn new(
         video: &TsStream,
         audio: Option<&TsStream>,
@@ -149,7 +233,7 @@ impl TsMuxer {
         let mut muxer = Self {
             context: ptr::null_mut(),
             io: ptr::null_mut(),
-            sink: Box::new(Vec::with_capacity(1 << 20)),
+            sink: Box::default(),
             video_time_base: video.time_base,
             audio_time_base: audio.map(|a| a.time_base),
             video_origin: origin.0,
@@ -174,7 +258,7 @@ impl TsMuxer {
                     source: ffmpeg::Error::Other { errno: ENOMEM },
                 });
             }
-            let opaque: *mut Vec<u8> = &mut *muxer.sink;
+            let opaque: *mut Sink = &mut *muxer.sink;
             muxer.io = ffi::avio_alloc_context(
                 buffer,
                 IO_BUFFER as c_int,
@@ -194,15 +278,23 @@ impl TsMuxer {
             (*muxer.context).pb = muxer.io;
             (*muxer.context).flags |= ffi::AVFMT_FLAG_CUSTOM_IO;
             (*muxer.context).max_delay = MAX_DELAY_MICROS;
-            // Audio first so that its PID order matches IVS's (0x100 audio, 0x101 video).
+            // In IVS's PMT order: audio, video, timed ID3.
             if let Some(audio) = audio {
                 muxer.add_stream(audio, AUDIO_PID)?;
             }
             muxer.add_stream(video, VIDEO_PID)?;
-            check(
-                "writing the header",
-                ffi::avformat_write_header(muxer.context, ptr::null_mut()),
-            )?;
+            muxer.add_id3_stream()?;
+            let mut options: *mut ffi::AVDictionary = ptr::null_mut();
+            for (key, value) in [("pat_period", TABLES_NEVER), ("sdt_period", TABLES_NEVER)] {
+                let (key, value) = (c_string(key)?, c_string(value)?);
+                check(
+                    "setting a muxer option",
+                    ffi::av_dict_set(&mut options, key.as_ptr(), value.as_ptr(), 0),
+                )?;
+            }
+            let written = ffi::avformat_write_header(muxer.context, &mut options);
+            ffi::av_dict_free(&mut options);
+            check("writing the header", written)?;
         }
         Ok(muxer)
     }
@@ -228,23 +320,59 @@ impl TsMuxer {
         Ok(())
     }
 
+    /// # Safety
+    /// `self.context` must be a valid output context whose header is not written yet.
+    unsafe fn add_id3_stream(&mut self) -> Result<(), MuxError> {
+        // SAFETY: the caller's guarantee; the new stream's codecpar is allocated by libavformat.
+        unsafe {
+            let st = ffi::avformat_new_stream(self.context, ptr::null());
+            if st.is_null() {
+                return Err(MuxError::Step {
+                    step: "adding the timed ID3 stream",
+                    source: ffmpeg::Error::Other { errno: ENOMEM },
+                });
+            }
+            (*(*st).codecpar).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_DATA;
+            (*(*st).codecpar).codec_id = ffi::AVCodecID::AV_CODEC_ID_TIMED_ID3;
+            (*st).id = ID3_PID;
+            (*st).time_base = TS_TIME_BASE;
+        }
+        Ok(())
+    }
+
     fn stream_index(&self, track: Track) -> c_int {
-        match (track, self.has_audio) {
-            (Track::Audio, _) | (Track::Video, false) => 0,
-            (Track::Video, true) => 1,
+        let audio = c_int::from(self.has_audio);
+        match track {
+            Track::Audio => 0,
+            Track::Video => audio,
+            Track::Id3 => audio + 1,
         }
     }
 
-    /// Bytes written so far (the offset the next packet starts at).
-    pub fn position(&mut self) -> u64 {
-        // SAFETY: `io` is the live I/O context; seeking by 0 from the current position is `avio_tell`.
-        let position = unsafe { ffi::avio_seek(self.io, 0, SEEK_CUR) };
-        u64::try_from(position).unwrap_or(0)
+    /// Writes out what the muxer holds (audio waiting to fill a PES packet) and hands every
+    /// byte written so far to the sink, so that what belongs before this point is before it.
+    fn flush(&mut self) -> Result<(), MuxError> {
+        // SAFETY: the header was written in `new`; a null packet asks the muxer to flush.
+        check("flushing the muxer", unsafe {
+            ffi::av_write_frame(self.context, ptr::null_mut())
+        })?;
+        // SAFETY: `io` is the live I/O context.
+        unsafe { ffi::avio_flush(self.io) };
+        Ok(())
     }
 
-    /// Makes the next packet start with PAT and PMT and returns the byte offset it starts at:
-    /// call before a GOP's keyframe.
+    /// Bytes of the current segment so far, after flushing (the offset the next packet starts
+    /// at).
+    pub fn position(&mut self) -> Result<u64, MuxError> {
+        self.flush()?;
+        Ok(self.sink.bytes.len() as u64)
+    }
+
+    /// Starts a GOP's byte range: flushes what belongs before it, makes the next packet start
+    /// with PAT and PMT, and returns the offset the range starts at. Call before the GOP's ID3
+    /// tag and keyframe.
     pub fn start_gop(&mut self) -> Result<u64, MuxError> {
+        let offset = self.position()?;
         // SAFETY: `priv_data` is the mpegts muxer's option object while the context lives; both
         // strings are NUL-terminated literals.
         check("asking for PAT and PMT before the keyframe", unsafe {
@@ -255,13 +383,21 @@ impl TsMuxer {
                 0,
             )
         })?;
-        Ok(self.position())
+        Ok(offset)
+    }
+
+    /// Writes a timed ID3 tag (the whole tag's bytes) at `pts`, in the video time base.
+    pub fn write_id3(&mut self, tag: &[u8], pts: i64) -> Result<(), MuxError> {
+        let mut packet = ffmpeg::Packet::copy(tag);
+        packet.set_pts(Some(pts));
+        packet.set_dts(Some(pts));
+        self.write(&packet, Track::Id3)
     }
 
     /// Writes a packet of `track` (timestamps in that track's input time base).
     pub fn write(&mut self, packet: &ffmpeg::Packet, track: Track) -> Result<(), MuxError> {
         let (time_base, origin) = match track {
-            Track::Video => (self.video_time_base, self.video_origin),
+            Track::Video | Track::Id3 => (self.video_time_base, self.video_origin),
             Track::Audio => (
                 self.audio_time_base.unwrap_or(self.video_time_base),
                 self.audio_origin,
@@ -283,14 +419,22 @@ impl TsMuxer {
         Ok(())
     }
 
-    /// Finishes the segment and returns its bytes.
+    /// Ends the current segment here and returns its bytes; the stream goes on (continuity
+    /// counters continue in the next segment).
+    pub fn cut(&mut self) -> Result<Vec<u8>, MuxError> {
+        self.flush()?;
+        Ok(std::mem::take(&mut self.sink.bytes))
+    }
+
+    /// Ends the stream: what the muxer still holds is written; returns the last segment's bytes.
     pub fn finish(mut self) -> Result<Vec<u8>, MuxError> {
         // SAFETY: the header was written in `new`; the I/O context is live.
-        unsafe {
-            check("writing the trailer", ffi::av_write_trailer(self.context))?;
-            ffi::avio_flush(self.io);
-        }
-        Ok(std::mem::take(&mut *self.sink))
+        check("writing the trailer", unsafe {
+            ffi::av_write_trailer(self.context)
+        })?;
+        // SAFETY: `io` is the live I/O context.
+        unsafe { ffi::avio_flush(self.io) };
+        Ok(std::mem::take(&mut self.sink.bytes))
     }
 }
 
@@ -308,6 +452,13 @@ impl Drop for TsMuxer {
             }
         }
     }
+}
+
+fn c_string(text: &str) -> Result<CString, MuxError> {
+    CString::new(text).map_err(|_| MuxError::Step {
+        step: "passing an option with a NUL byte",
+        source: ffmpeg::Error::InvalidData,
+    })
 }
 
 fn rescale(ts: i64, from: ffmpeg::Rational) -> i64 {

@@ -3,11 +3,13 @@
 //!
 //! - [`segmenter`]: pure; segment and GOP boundaries.
 //! - [`playlist`]: pure; the playlist texts.
+//! - [`id3`]: pure; the ID3 tags of the timed metadata stream.
 //! - [`rendition`]: one rendition's segments and their GOP byte ranges (muxed by
 //!   [`crate::av::ts_mux`]).
 //! - [`publisher`]: stores segments and playlists in D13 order.
 //! - [`output`]: every rendition of one stream of a recording, packets in, objects out.
 
+pub mod id3;
 pub mod output;
 pub mod playlist;
 pub mod publisher;

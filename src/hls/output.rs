@@ -74,9 +74,9 @@ impl HlsOutput {
         store: ArtifactSender,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let continuation = previous
-            .as_ref()
-            .map_or_else(Continuation::default, |publisher| {
+        let continuation = previous.as_ref().map_or_else(
+            || Continuation::start(setup.first_frame_at),
+            |publisher| {
                 let media_offset_ms = publisher.duration_ms().unwrap_or(0);
                 let wall_ms = (stream_started_at - publisher.first_frame_at()).whole_milliseconds();
                 let gap_ms = u64::try_from(wall_ms)
@@ -87,8 +87,11 @@ impl HlsOutput {
                     media_offset_ms,
                     gap_ms,
                     discontinuity: true,
+                    first_gop: publisher.gop_count(),
+                    first_frame_at: publisher.first_frame_at(),
                 }
-            });
+            },
+        );
         let mut renditions = Vec::new();
         let mut published = Vec::new();
         for (rendition, (input, arrival)) in setup.renditions.iter().zip(inputs) {

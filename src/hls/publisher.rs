@@ -144,6 +144,13 @@ impl HlsPublisher {
             .unwrap_or(0)
     }
 
+    /// GOPs published so far in the first rendition (the same in every rendition).
+    pub fn gop_count(&self) -> u64 {
+        self.renditions
+            .first()
+            .map_or(0, |r| r.segments.iter().map(|s| s.gops.len() as u64).sum())
+    }
+
     /// Wall-clock time of the recording's first frame.
     pub fn first_frame_at(&self) -> OffsetDateTime {
         self.first_frame_at

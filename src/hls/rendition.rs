@@ -1,10 +1,14 @@
-//! One rendition's segments: cuts the packet stream with the [`Segmenter`], muxes each segment
-//! with a [`TsMuxer`], and records where every GOP lies in its segment.
+//! One rendition's segments: cuts the packet stream with the [`Segmenter`], muxes the stream with
+//! one [`TsMuxer`] cut into segments (continuity counters run on across them), puts an ID3 tag
+//! at the start of every GOP, and records where every GOP lies in its segment.
 
 use ffmpeg_next as ffmpeg;
 
 use std::collections::VecDeque;
 
+use time::OffsetDateTime;
+
+use super::id3::{ENCODER, GopTag};
 use super::playlist::{GopEntry, SegmentEntry};
 use super::segmenter::{Boundary, Segmenter};
 use crate::av::ts_mux::{MuxError, Track, TsMuxer, TsStream};
@@ -26,7 +30,6 @@ pub struct FinishedSegment {
 #[derive(Debug)]
 struct OpenSegment {
     index: u64,
-    muxer: TsMuxer,
     /// (pts, byte offset) of each GOP's keyframe.
     gops: Vec<(i64, u64)>,
     video_codec: Option<String>,
@@ -35,7 +38,7 @@ struct OpenSegment {
 /// Where a stream's segments continue a recording: the first stream starts at segment 0 and media
 /// time 0; a stream merged after a reconnect (D9) continues the numbering and the media timeline,
 /// starts with a discontinuity and carries the wall-clock gap for PROGRAM-DATE-TIME.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Continuation {
     /// Number of this stream's first segment.
     pub first_index: u64,
@@ -45,6 +48,24 @@ pub struct Continuation {
     pub gap_ms: u64,
     /// Whether the first segment follows another stream (`#EXT-X-DISCONTINUITY`).
     pub discontinuity: bool,
+    /// Running index of this stream's first GOP (the ID3 `TRCK`).
+    pub first_gop: u64,
+    /// Wall-clock time of the recording's first frame.
+    pub first_frame_at: OffsetDateTime,
+}
+
+impl Continuation {
+    /// The start of a recording whose first frame is at `first_frame_at`.
+    pub fn start(first_frame_at: OffsetDateTime) -> Self {
+        Self {
+            first_index: 0,
+            media_offset_ms: 0,
+            gap_ms: 0,
+            discontinuity: false,
+            first_gop: 0,
+            first_frame_at,
+        }
+    }
 }
 
 /// How a rendition's video arrives relative to its audio.
@@ -68,7 +89,11 @@ pub struct RenditionSegments {
     audio: Option<TsStream>,
     origin: (i64, i64),
     segmenter: Segmenter,
+    /// The stream's transport stream, from its first keyframe on.
+    muxer: Option<TsMuxer>,
     open: Option<OpenSegment>,
+    /// Running index of the next GOP.
+    next_gop: u64,
     /// Audio waiting for the video to pass its time, so each segment holds the audio of its
     /// own time span even when encoded video arrives late.
     pending_audio: VecDeque<ffmpeg::Packet>,
@@ -118,7 +143,9 @@ impl RenditionSegments {
             video,
             audio,
             origin: (video_origin, audio_origin),
+            muxer: None,
             open: None,
+            next_gop: continuation.first_gop,
             pending_audio: VecDeque::new(),
             held_video: VecDeque::new(),
             arrival,
@@ -194,28 +221,58 @@ impl RenditionSegments {
         let mut finished = None;
         match self.segmenter.on_video(pts, packet.is_key()) {
             Boundary::None => {}
-            Boundary::Gop => {
-                if let Some(open) = &mut self.open {
-                    let offset = open.muxer.start_gop()?;
-                    open.gops.push((pts, offset));
-                }
-            }
+            Boundary::Gop => self.start_gop(pts)?,
             Boundary::Segment { index } => {
-                finished = self.close(pts)?;
-                let muxer = TsMuxer::new(&self.video, self.audio.as_ref(), self.origin)?;
-                let video_codec = packet.data().and_then(codecs::avc1);
+                finished = match self.muxer.as_mut() {
+                    Some(muxer) => {
+                        let bytes = muxer.cut()?;
+                        self.close(pts, bytes)
+                    }
+                    None => None,
+                };
+                if self.muxer.is_none() {
+                    self.muxer = Some(TsMuxer::new(&self.video, self.audio.as_ref(), self.origin)?);
+                }
                 self.open = Some(OpenSegment {
                     index,
-                    muxer,
-                    gops: vec![(pts, 0)],
-                    video_codec,
+                    gops: Vec::new(),
+                    video_codec: packet.data().and_then(codecs::avc1),
                 });
+                self.start_gop(pts)?;
             }
         }
-        if let Some(open) = &mut self.open {
-            open.muxer.write(packet, Track::Video)?;
+        if let Some(muxer) = &mut self.muxer {
+            muxer.write(packet, Track::Video)?;
         }
         Ok(finished)
+    }
+
+    /// A GOP starts at `pts`: PAT and PMT, then its ID3 tag, then (the caller) its keyframe.
+    fn start_gop(&mut self, pts: i64) -> Result<(), MuxError> {
+        let (Some(muxer), Some(open)) = (&mut self.muxer, &mut self.open) else {
+            return Ok(());
+        };
+        let offset = muxer.start_gop()?;
+        open.gops.push((pts, offset));
+        let media_ms = self.segmenter.media_millis(pts) + self.continuation.media_offset_ms;
+        let wall_ms = media_ms.saturating_add(self.continuation.gap_ms);
+        let tag = GopTag {
+            index: self.next_gop,
+            at: self.continuation.first_frame_at
+                + time::Duration::milliseconds(i64::try_from(wall_ms).unwrap_or(i64::MAX)),
+            encoder: ENCODER.to_owned(),
+        };
+        self.next_gop += 1;
+        muxer.write_id3(&tag.to_bytes(), pts)
+    }
+
+    /// Inserts timed metadata (a whole ID3 tag, e.g. [`super::id3::txxx_tag`]) at `pts` (video
+    /// ticks). `false` before the stream's first keyframe, when there is nowhere to put it.
+    pub fn insert_metadata(&mut self, tag: &[u8], pts: i64) -> Result<bool, MuxError> {
+        match &mut self.muxer {
+            Some(muxer) => muxer.write_id3(tag, pts).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// Ends the last segment at `end_pts` (video ticks: the end of the last frame); returns the
@@ -223,7 +280,10 @@ impl RenditionSegments {
     pub fn finish(&mut self, end_pts: i64) -> Result<Vec<FinishedSegment>, MuxError> {
         let mut finished = self.release_video(true)?;
         self.release_audio(i64::MAX)?;
-        finished.extend(self.close(end_pts)?);
+        if let Some(muxer) = self.muxer.take() {
+            let bytes = muxer.finish()?;
+            finished.extend(self.close(end_pts, bytes));
+        }
         Ok(finished)
     }
 
@@ -245,19 +305,19 @@ impl RenditionSegments {
             if at >= limit_ms {
                 break;
             }
-            let packet = self.pending_audio.pop_front().expect("front exists");
-            if let Some(open) = &mut self.open {
-                open.muxer.write(&packet, Track::Audio)?;
+            let Some(packet) = self.pending_audio.pop_front() else {
+                break;
+            };
+            if let (Some(muxer), Some(_)) = (&mut self.muxer, &self.open) {
+                muxer.write(&packet, Track::Audio)?;
             }
         }
         Ok(())
     }
 
-    fn close(&mut self, end_pts: i64) -> Result<Option<FinishedSegment>, MuxError> {
-        let Some(open) = self.open.take() else {
-            return Ok(None);
-        };
-        let bytes = open.muxer.finish()?;
+    /// Closes the open segment at `end_pts` with `bytes`, its part of the transport stream.
+    fn close(&mut self, end_pts: i64, bytes: Vec<u8>) -> Option<FinishedSegment> {
+        let open = self.open.take()?;
         let size = bytes.len() as u64;
         let media_offset = self.continuation.media_offset_ms;
         let end_ms = self.segmenter.media_millis(end_pts) + media_offset;
@@ -279,7 +339,7 @@ impl RenditionSegments {
             });
         }
         let start_ms = gops.first().map_or(end_ms, |g| g.start_ms);
-        Ok(Some(FinishedSegment {
+        Some(FinishedSegment {
             entry: SegmentEntry {
                 index: open.index,
                 start_ms,
@@ -290,7 +350,7 @@ impl RenditionSegments {
             },
             bytes,
             video_codec: open.video_codec,
-        }))
+        })
     }
 }
 

@@ -8,13 +8,13 @@
 //! - [`outcome`]: the errors that prevent a recording and how one ended.
 //! - [`metadata`]: the `recording-*.json` documents (pure).
 
+pub mod from_file;
 pub mod metadata;
 pub mod outcome;
 pub mod packet_loop;
-pub mod from_file;
 pub mod session;
 
+pub use from_file::{RecordOutcome, RecordRequest, record_file, record_file_async};
 pub use outcome::{RecordError, RecordingResult};
 pub use packet_loop::ProgressCallback;
-pub use from_file::{RecordOutcome, RecordRequest, record_file, record_file_async};
 pub use session::{ClosedRecording, Plan, Recording, RecordingTarget};

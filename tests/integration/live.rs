@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::hls::{check_rendition, media_playlist};
+use crate::ts_packets::{Ts, ffmpeg_complaints};
 use ivs_recorder::live::channel_recorder::RecorderHooks;
 
 use crate::live_rig::{
@@ -97,6 +98,17 @@ fn a_publish_is_recorded_live_and_finalised_after_the_window() {
     let recording = server.recording("live", &prefix_of(&ended[0]));
     let (segments, _) = check_rendition(&recording, "720p30", (1280, 720));
     assert_eq!(segments, [10_000, 2_000]);
+    // The live segments continue one transport stream: joined, they decode without a complaint.
+    let objects = recording.objects();
+    let joined = [
+        objects["media/hls/720p30/0.ts"].as_slice(),
+        objects["media/hls/720p30/1.ts"].as_slice(),
+    ]
+    .concat();
+    assert_eq!(Ts::parse(&joined).continuity_errors(), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let said = ffmpeg_complaints(dir.path(), "joined.ts", &joined);
+    assert!(said.is_empty(), "{said}");
     let json = recording.json("events/recording-ended.json");
     assert_eq!(json["media"]["hls"]["duration_ms"], 12_000);
     // BASIC takes thumbnails from keyframes only (D7): every 2 s here, not every 1 s.
@@ -256,6 +268,22 @@ fn a_reconnect_inside_the_window_continues_the_recording() {
     let byte_range =
         String::from_utf8(objects["media/hls/720p30/byte-range-variant.m3u8"].clone()).unwrap();
     assert_eq!(byte_range.matches("#EXT-X-DISCONTINUITY").count(), 1);
+    // Each stream's segment is whole (continuity runs on within it) and the ID3 GOP index goes on
+    // across the reconnect: 2 s GOPs, two per stream.
+    let mut track = Vec::new();
+    for segment in ["0.ts", "1.ts"] {
+        let bytes = &objects[&format!("media/hls/720p30/{segment}")];
+        let ts = Ts::parse(bytes);
+        assert_eq!(ts.continuity_errors(), 0, "{segment}");
+        let said = ffmpeg_complaints(dir.path(), segment, bytes);
+        assert!(said.is_empty(), "{segment}: {said}");
+        for (_, tag) in ts.pes(0x102) {
+            let frames = ivs_recorder::hls::id3::frames(&tag).unwrap();
+            track
+                .push(String::from_utf8_lossy(&frames[0].1[1..frames[0].1.len() - 1]).into_owned());
+        }
+    }
+    assert_eq!(track, ["0", "1", "2", "3"]);
     // Thumbnails continue: one per keyframe (BASIC, every 2 s), 2 from each stream; thumb2 is
     // the second stream's first frame.
     let thumbnails = recording.thumbnails();

@@ -15,3 +15,4 @@ mod record;
 mod s3;
 mod seaweedfs;
 mod thumbnails;
+mod ts_packets;

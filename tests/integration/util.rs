@@ -199,7 +199,9 @@ fn collect(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
                 .to_str()
                 .unwrap()
                 .to_owned();
-            into.insert(key, std::fs::read(&path).unwrap());
+            let bytes =
+                std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            into.insert(key, bytes);
         }
     }
 }
