@@ -16,8 +16,9 @@ basic_counts=${1:-"1 4 8 16"}
 standard_counts=${2:-"1 2"}
 seconds=${3:-30}
 
-cargo build --release --quiet
-binary=target/release/ivs-recorder
+# RECORDER=path/to/ivs-recorder measures another build (e.g. the previous commit's) instead.
+binary=${RECORDER:-target/release/ivs-recorder}
+[ -n "${RECORDER:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 
