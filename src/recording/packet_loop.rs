@@ -150,6 +150,15 @@ struct RecordingSink<'a> {
     worker: &'a mut Option<ThumbnailWorker>,
 }
 
+impl<'a> RecordingSink<'a> {
+    fn new(hls: &'a mut Option<HlsOutput>, worker: &'a mut Option<ThumbnailWorker>) -> Self {
+        Self {
+            hls: hls.as_mut(),
+            worker,
+        }
+    }
+}
+
 impl PipelineSink for RecordingSink<'_> {
     fn video(&mut self, rendition: usize, packet: &ffmpeg::Packet) -> Result<(), Failure> {
         match &mut self.hls {
@@ -268,10 +277,7 @@ impl PacketLoop {
         let Some(pipeline) = &mut stream.pipeline else {
             return Ok(());
         };
-        let mut sink = RecordingSink {
-            hls: stream.hls.as_mut(),
-            worker: &mut self.setup.worker,
-        };
+        let mut sink = RecordingSink::new(&mut stream.hls, &mut self.setup.worker);
         pipeline.push_audio(packet, &mut sink)
     }
 
@@ -292,10 +298,7 @@ impl PacketLoop {
         let Some(pipeline) = &mut stream.pipeline else {
             return Ok(());
         };
-        let mut sink = RecordingSink {
-            hls: stream.hls.as_mut(),
-            worker: &mut self.setup.worker,
-        };
+        let mut sink = RecordingSink::new(&mut stream.hls, &mut self.setup.worker);
         pipeline.push_video(packet, &mut sink)
     }
 
@@ -356,10 +359,7 @@ impl PacketLoop {
 
     fn end_stream(&mut self, mut stream: StreamState, info: &InputInfo) -> StreamReport {
         if let Some(pipeline) = stream.pipeline.take() {
-            let mut sink = RecordingSink {
-                hls: stream.hls.as_mut(),
-                worker: &mut self.setup.worker,
-            };
+            let mut sink = RecordingSink::new(&mut stream.hls, &mut self.setup.worker);
             match pipeline.finish(&mut sink) {
                 Ok(report) => self.add_tap_report(report),
                 Err(failure) => {

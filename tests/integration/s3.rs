@@ -65,24 +65,7 @@ impl S3Server {
 
     /// Every object in `bucket`, key → bytes (the server's metadata side files excluded).
     pub fn objects(&self, bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let store = self.client(bucket, SECRET_KEY);
-        runtime.block_on(async {
-            use futures::TryStreamExt;
-            let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
-            let mut objects = std::collections::BTreeMap::new();
-            for meta in listed {
-                let bytes = store
-                    .get(&meta.location)
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
-                objects.insert(meta.location.to_string(), bytes.to_vec());
-            }
-            objects
-        })
+        crate::util::all_objects(&self.client(bucket, SECRET_KEY))
     }
 
     fn content_type(&self, bucket: &str, key: &str) -> Option<String> {

@@ -325,33 +325,39 @@ pub fn record_in_memory_with(
     (outcome, store)
 }
 
-/// Every object of `bucket` in a memory store, keyed relative to `prefix`.
-pub fn memory_objects(
-    store: &ivs_recorder::storage::Store,
-    bucket: &str,
-    prefix: &str,
-) -> BTreeMap<String, Vec<u8>> {
+/// Every object of `store`, key → bytes.
+pub fn all_objects(store: &dyn object_store::ObjectStore) -> BTreeMap<String, Vec<u8>> {
     use futures::TryStreamExt;
-    use object_store::ObjectStore;
-    let bucket = store.bucket(bucket).unwrap();
-    let objects = bucket.object_store().clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async move {
-        let listed: Vec<object_store::ObjectMeta> = objects.list(None).try_collect().await.unwrap();
+    runtime.block_on(async {
+        let listed: Vec<object_store::ObjectMeta> = store.list(None).try_collect().await.unwrap();
         let mut all = BTreeMap::new();
         for meta in listed {
-            let key = meta.location.to_string();
-            let bytes = objects
+            let bytes = store
                 .get(&meta.location)
                 .await
                 .unwrap()
                 .bytes()
                 .await
                 .unwrap();
-            if let Some(relative) = key.strip_prefix(&format!("{prefix}/")) {
-                all.insert(relative.to_owned(), bytes.to_vec());
-            }
+            all.insert(meta.location.to_string(), bytes.to_vec());
         }
         all
     })
+}
+
+/// Every object of `bucket` in a memory store, keyed relative to `prefix`.
+pub fn memory_objects(
+    store: &ivs_recorder::storage::Store,
+    bucket: &str,
+    prefix: &str,
+) -> BTreeMap<String, Vec<u8>> {
+    let bucket = store.bucket(bucket).unwrap();
+    all_objects(bucket.object_store().as_ref())
+        .into_iter()
+        .filter_map(|(key, bytes)| {
+            key.strip_prefix(&format!("{prefix}/"))
+                .map(|relative| (relative.to_owned(), bytes))
+        })
+        .collect()
 }
