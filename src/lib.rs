@@ -39,10 +39,12 @@
 //! 4. [`recording`]: one recording from input to stored objects; its metadata JSON.
 //! 5. [`live`]: `serve` as a library ([`live::run`]): RTMP ingest, live recording with the
 //!    reconnect window, sessions, events.
+//!    [`api`]: the IVS control plane (so far its model and request checks).
 //! 6. [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod api;
 pub mod av;
 pub mod cli;
 pub mod codecs;

@@ -20,8 +20,8 @@ const LAYERS: &[&[&str]] = &[
     &["thumbnail", "hls", "pipeline"],
     // One recording's lifecycle.
     &["recording"],
-    // Live serving.
-    &["live"],
+    // Live serving and the control plane.
+    &["live", "api"],
     // Front ends.
     &["cli", "progress"],
 ];
