@@ -3,6 +3,8 @@
 //!
 //! - [`model`]: the IVS 2020-07-14 model (botocore's), every operation and shape.
 //! - [`validate`]: pure; a request checked against its operation's input shape.
+//! - [`error`]: pure; the error shapes, their statuses and wire form (spec 6.2).
 
+pub mod error;
 pub mod model;
 pub mod validate;
