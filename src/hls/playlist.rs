@@ -76,11 +76,15 @@ impl PlaylistState<'_> {
     }
 
     fn date_time_at(&self, media_ms: u64, gap_ms: u64) -> String {
-        let wall_ms = media_ms.saturating_add(gap_ms);
-        let at = self.first_frame_at
-            + time::Duration::milliseconds(i64::try_from(wall_ms).unwrap_or(i64::MAX));
-        program_date_time(at)
+        program_date_time(wall_clock_at(self.first_frame_at, media_ms, gap_ms))
     }
+}
+
+/// The wall-clock time of media time `media_ms` in a recording whose first frame was at
+/// `first_frame_at` and which lost `gap_ms` of wall clock between merged streams.
+pub fn wall_clock_at(first_frame_at: OffsetDateTime, media_ms: u64, gap_ms: u64) -> OffsetDateTime {
+    let wall_ms = media_ms.saturating_add(gap_ms);
+    first_frame_at + time::Duration::milliseconds(i64::try_from(wall_ms).unwrap_or(i64::MAX))
 }
 
 /// `#EXT-X-PROGRAM-DATE-TIME` value: UTC with milliseconds and `Z`.

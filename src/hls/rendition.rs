@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use time::OffsetDateTime;
 
 use super::id3::{ENCODER, GopTag};
-use super::playlist::{GopEntry, SegmentEntry};
+use super::playlist::{GopEntry, SegmentEntry, wall_clock_at};
 use super::segmenter::{Boundary, Segmenter};
 use crate::av::ts_mux::{MuxError, Track, TsMuxer, TsStream};
 use crate::codecs;
@@ -255,11 +255,13 @@ impl RenditionSegments {
         let offset = muxer.start_gop()?;
         open.gops.push((pts, offset));
         let media_ms = self.segmenter.media_millis(pts) + self.continuation.media_offset_ms;
-        let wall_ms = media_ms.saturating_add(self.continuation.gap_ms);
         let tag = GopTag {
             index: self.next_gop,
-            at: self.continuation.first_frame_at
-                + time::Duration::milliseconds(i64::try_from(wall_ms).unwrap_or(i64::MAX)),
+            at: wall_clock_at(
+                self.continuation.first_frame_at,
+                media_ms,
+                self.continuation.gap_ms,
+            ),
             encoder: ENCODER.to_owned(),
         };
         self.next_gop += 1;

@@ -154,13 +154,6 @@ impl IngestRegistry {
         })
     }
 
-    /// The channels, for the start-up listing.
-    pub fn channels(&self) -> Vec<&LiveChannel> {
-        let mut channels: Vec<&LiveChannel> = self.slots.values().map(|s| &s.live).collect();
-        channels.sort_by(|a, b| a.channel.name.cmp(&b.channel.name));
-        channels
-    }
-
     /// Finalises every recording (live ones once their connections have closed) and waits.
     pub fn close(&self) {
         for slot in self.slots.values() {

@@ -228,14 +228,11 @@ impl Pipeline {
             }
         }
         if let Some(decoder) = &mut self.decoder {
-            let mut frames = Vec::new();
-            let decoded = decoder.decode(&packet, &mut |slot: &mut VideoFrame| {
-                frames.push(std::mem::replace(slot, VideoFrame::empty()));
-            });
-            if let Err(err) = decoded {
-                // A packet the decoder refuses is skipped, as a player would.
-                tracing::warn!(error = %err, "skipping a video packet the ladder decoder refused");
-            }
+            // A packet the decoder refuses is skipped, as a player would.
+            let frames = taken_frames(
+                |on_frame| decoder.decode(&packet, on_frame),
+                "skipping a video packet the ladder decoder refused",
+            );
             for frame in frames {
                 self.fan_out(frame, sink)?;
             }
@@ -269,14 +266,11 @@ impl Pipeline {
     /// Ends the stream: drains the decoder, flushes every encoder and hands out what they held.
     pub fn finish(mut self, sink: &mut dyn PipelineSink) -> Result<TapReport, Failure> {
         if let Some(mut decoder) = self.decoder.take() {
-            let mut frames = Vec::new();
-            let drained = decoder.drain(&mut |slot: &mut VideoFrame| {
-                frames.push(std::mem::replace(slot, VideoFrame::empty()));
-            });
-            if let Err(err) = drained {
-                // A broken last packet (truncated input) loses that frame, not the recording.
-                tracing::warn!(error = %err, "the ladder decoder failed while draining");
-            }
+            // A broken last packet (truncated input) loses that frame, not the recording.
+            let frames = taken_frames(
+                |on_frame| decoder.drain(on_frame),
+                "the ladder decoder failed while draining",
+            );
             for frame in frames {
                 self.fan_out(frame, sink)?;
             }
@@ -367,6 +361,21 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// The frames a decoder call hands out, each taken out of the decoder's buffer; a decoder error
+/// is logged as `failed` and costs only the frames it did not produce.
+fn taken_frames(
+    call: impl FnOnce(&mut dyn FnMut(&mut VideoFrame)) -> Result<(), DecodeError>,
+    failed: &str,
+) -> Vec<VideoFrame> {
+    let mut frames = Vec::new();
+    if let Err(err) = call(&mut |slot: &mut VideoFrame| {
+        frames.push(std::mem::replace(slot, VideoFrame::empty()));
+    }) {
+        tracing::warn!(error = %err, "{failed}");
+    }
+    frames
 }
 
 fn processing(err: impl std::error::Error) -> Failure {
