@@ -54,6 +54,20 @@ pub struct ServeArgs {
     /// Append every event (EventBridge shape) to this file, one JSON object a line.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Where the IVS control-plane API (REST-JSON, as the AWS CLI and SDKs speak it) listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4590")]
+    pub api_listen: std::net::SocketAddr,
+    /// Keep the control plane's resources and stream sessions in this SQLite file, across
+    /// restarts (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Verify the API's SigV4 signatures with these credentials: a JSON file
+    /// `{"accessKeyId": …, "secretAccessKey": …}` (default: any signed request is accepted).
+    #[arg(long, value_name = "FILE")]
+    pub api_credentials: Option<PathBuf>,
+    /// POST every event (EventBridge shape) as JSON to this URL, with retries.
+    #[arg(long, value_name = "URL")]
+    pub events_url: Option<String>,
     /// Seconds without data from a publisher before its session ends.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub starvation_timeout: u64,
@@ -75,15 +89,51 @@ impl ServeArgs {
     /// The live server's configuration (everything but its sockets), validated.
     pub fn config(&self) -> Result<crate::live::ServeConfig, SetupError> {
         let region = ids::region_from_env();
+        let account = crate::control::arn::Account {
+            region: region.clone(),
+            account_id: ids::DEFAULT_ACCOUNT_ID.to_owned(),
+        };
+        let db = self
+            .state
+            .as_deref()
+            .map(crate::control::state_db::StateDb::open)
+            .transpose()?
+            .map(std::sync::Arc::new);
+        let catalog = crate::control::catalog::Catalog::open(account, db.clone())?;
+        let sessions = match db {
+            Some(db) => {
+                crate::live::sessions::SessionRegistry::load(db, time::OffsetDateTime::now_utc())?
+            }
+            None => crate::live::sessions::SessionRegistry::default(),
+        };
         Ok(crate::live::ServeConfig {
             channels: self.channels(&region)?,
+            catalog: std::sync::Arc::new(catalog),
+            sessions,
+            events_url: self.events_url.clone(),
             store: crate::storage::Store::new(self.storage.location()),
             writer_policy: self.storage.writer_policy(),
             events_file: self.events.clone(),
             starvation_timeout: std::time::Duration::from_secs(self.starvation_timeout),
-            region,
             clock: std::sync::Arc::new(crate::time::SystemClock),
             hooks: crate::live::channel_recorder::RecorderHooks::default(),
+        })
+    }
+
+    /// The credentials SigV4 signatures are verified with, when `--api-credentials` is given.
+    pub fn api_credentials(&self) -> Result<Option<crate::api::sigv4::Credentials>, SetupError> {
+        let Some(path) = &self.api_credentials else {
+            return Ok(None);
+        };
+        let fail = |why: String| SetupError::ApiCredentials {
+            path: path.clone(),
+            why,
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
+        serde_json::from_str(&text).map(Some).map_err(|err| {
+            fail(format!(
+                "expected {{\"accessKeyId\": …, \"secretAccessKey\": …}}: {err}"
+            ))
         })
     }
 
@@ -228,6 +278,17 @@ pub enum SetupError {
         /// What went wrong.
         #[source]
         source: std::io::Error,
+    },
+    /// The state file cannot be used.
+    #[error(transparent)]
+    State(#[from] crate::control::state_db::StateError),
+    /// The API credentials file cannot be used.
+    #[error("API credentials file {}: {why}", path.display())]
+    ApiCredentials {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
     },
     /// A setting breaks an API constraint.
     #[error("invalid recording configuration{}: {source}", file.as_ref().map(|f| format!(" {}", f.display())).unwrap_or_default())]

@@ -37,9 +37,10 @@
 //! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
 //!    [`pipeline`] (the decoder, the rungs, the fan-out).
 //! 4. [`recording`]: one recording from input to stored objects; its metadata JSON.
-//! 5. [`live`]: `serve` as a library ([`live::run`]): RTMP ingest, live recording with the
+//! 5. [`live`]: `serve` as a library ([`live::LiveServer`]): RTMP ingest, live recording with the
 //!    reconnect window, sessions, events.
-//!    [`api`]: the IVS control plane (so far its model and request checks).
+//!    [`control`]: the control plane's resources (one catalog for API and ingest; SQLite).
+//!    [`api`]: the IVS control plane as REST-JSON; [`api::server::run`] is `serve` whole.
 //! 6. [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]
@@ -48,6 +49,7 @@ pub mod api;
 pub mod av;
 pub mod cli;
 pub mod codecs;
+pub mod control;
 pub mod error;
 pub mod hls;
 pub mod ids;

@@ -11,6 +11,7 @@ use clap::Parser;
 use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs, ServeArgs};
 use std::io::Write;
 
+use ivs_recorder::api;
 use ivs_recorder::live::channels::LiveChannel;
 use ivs_recorder::live::{self, Listeners};
 use ivs_recorder::progress::TerminalProgress;
@@ -43,10 +44,10 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {
-    let config = match args.config() {
-        Ok(config) => config,
+    let (config, credentials) = match args.config().and_then(|c| Ok((c, args.api_credentials()?))) {
+        Ok(setup) => setup,
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
             return ExitCode::from(2);
         }
     };
@@ -55,8 +56,17 @@ fn serve(args: &ServeArgs) -> ExitCode {
         runtime.block_on(async {
             let rtmps = args.rtmps();
             let listeners = live::listen(args.rtmp_listen, rtmps.as_ref()).await?;
+            let api_listener = api::server::bind(args.api_listen).await?;
             print_ingest_urls(&config.channels, &listeners);
-            live::run(config, listeners, shutdown_signal()).await
+            print_api_url(&api_listener);
+            api::server::run(
+                config,
+                listeners,
+                api_listener,
+                credentials,
+                shutdown_signal(),
+            )
+            .await
         })?;
         Ok(())
     };
@@ -110,6 +120,18 @@ fn print_ingest_urls(channels: &[LiveChannel], listeners: &Listeners) {
         }
     }
     let _ = out.flush();
+}
+
+/// Prints where the IVS API listens and how to point the AWS CLI at it.
+fn print_api_url(listener: &tokio::net::TcpListener) {
+    if let Ok(address) = listener.local_addr() {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "ivs-recorder: IVS API listening on http://{address} (aws --endpoint-url http://{address} ivs …)"
+        );
+        let _ = out.flush();
+    }
 }
 
 /// Completes at SIGINT or SIGTERM, logging which came.

@@ -29,10 +29,12 @@ pub enum ErrorKind {
     ServiceUnavailable,
     /// 503: the stream is unavailable.
     StreamUnavailable,
+    /// 404: no such operation (not a shape of the model; what AWS answers for an unknown path).
+    UnknownOperation,
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of spec 6.2.
+    /// Every kind the model has, in the order of spec 6.2.
     pub const ALL: [Self; 11] = [
         Self::Validation,
         Self::AccessDenied,
@@ -61,6 +63,7 @@ impl ErrorKind {
             Self::InternalServer => "InternalServerException",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::StreamUnavailable => "StreamUnavailable",
+            Self::UnknownOperation => "UnknownOperationException",
         }
     }
 
@@ -69,7 +72,7 @@ impl ErrorKind {
         match self {
             Self::Validation => 400,
             Self::AccessDenied | Self::PendingVerification => 403,
-            Self::ResourceNotFound | Self::ChannelNotBroadcasting => 404,
+            Self::ResourceNotFound | Self::ChannelNotBroadcasting | Self::UnknownOperation => 404,
             Self::Conflict => 409,
             Self::ServiceQuotaExceeded => 402,
             Self::Throttling => 429,
@@ -97,9 +100,10 @@ impl ApiError {
         }
     }
 
-    /// The body: `{"exceptionMessage": …}`.
+    /// The body: `{"exceptionMessage": …}`, the model's member, and the same text as `message`,
+    /// which the SDKs' generic error parsers (botocore's among them) read.
     pub fn body(&self) -> String {
-        serde_json::json!({ "exceptionMessage": self.message }).to_string()
+        serde_json::json!({ "exceptionMessage": self.message, "message": self.message }).to_string()
     }
 }
 
@@ -151,7 +155,7 @@ mod tests {
         assert_eq!(err.kind.status(), 400);
         assert_eq!(
             err.body(),
-            r#"{"exceptionMessage":"maxResults: must be at most 100, got 101"}"#
+            r#"{"exceptionMessage":"maxResults: must be at most 100, got 101","message":"maxResults: must be at most 100, got 101"}"#
         );
     }
 }

@@ -1,10 +1,19 @@
-//! The IVS control plane (issue 11, under way): the API model and the checks of requests
-//! against it. The HTTP server, the operations and their state come next.
+//! The IVS control plane (IVS 2020-07-14) as REST-JSON on `serve --api-listen`, so the AWS CLI
+//! and SDKs drive `serve` unchanged (spec 6).
 //!
 //! - [`model`]: the IVS 2020-07-14 model (botocore's), every operation and shape.
 //! - [`validate`]: pure; a request checked against its operation's input shape.
 //! - [`error`]: pure; the error shapes, their statuses and wire form (spec 6.2).
+//! - [`sigv4`]: pure; SigV4 signatures checked as the service checks them.
+//! - [`pagination`], [`throttle`]: pure; `nextToken` pages and PutMetadata's rate limit.
+//! - [`ops`]: the operations, over the catalog and the live registry.
+//! - [`server`]: the HTTP server: routing, signatures, model checks, responses.
 
 pub mod error;
 pub mod model;
+pub mod ops;
+pub mod pagination;
+pub mod server;
+pub mod sigv4;
+pub mod throttle;
 pub mod validate;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ffmpeg_next as ffmpeg;
 use time::OffsetDateTime;
 
+use super::id3;
 use super::playlist::Variant;
 use super::publisher::{HlsPublisher, PublishedRendition};
 use super::rendition::{Continuation, FinishedSegment, RenditionSegments, VideoArrival};
@@ -152,6 +153,20 @@ impl HlsOutput {
     ) -> Result<(), HlsError> {
         let finished = self.renditions[rendition].push_audio(packet)?;
         self.publish(rendition, finished)
+    }
+
+    /// Inserts a `PutMetadata` payload into every rendition as an ID3 `TXXX` frame on the
+    /// metadata PID, at video pts `pts`; returns how many renditions took it (none before the
+    /// stream's first keyframe).
+    pub fn insert_metadata(&mut self, payload: &str, pts: i64) -> Result<usize, HlsError> {
+        let tag = id3::txxx_tag("", payload);
+        let mut inserted = 0;
+        for rendition in &mut self.renditions {
+            if rendition.insert_metadata(&tag, pts)? {
+                inserted += 1;
+            }
+        }
+        Ok(inserted)
     }
 
     /// Ends this stream: publishes the last segments, closed at `end_pts`. Returns the publisher,

@@ -106,7 +106,7 @@ impl FileInput {
             match self.next_packet()? {
                 None => return Ok(None),
                 Some(InputPacket::Video(packet)) => return Ok(Some(packet)),
-                Some(InputPacket::Audio(_)) => {}
+                Some(InputPacket::Audio(_) | InputPacket::TimedMetadata(_)) => {}
             }
         }
     }

@@ -131,6 +131,8 @@ impl LiveInput {
             };
             match &message {
                 LiveMessage::Metadata(declared) => metadata = declared.clone(),
+                // Before the first keyframe there is no segment to carry it (held after it).
+                LiveMessage::TimedMetadata(_) => {}
                 LiveMessage::Video { body, timestamp_ms } => match flv::parse_video(body)? {
                     VideoTag::SequenceHeader(config) => avcc = Some(config.to_vec()),
                     VideoTag::Frame {
@@ -270,6 +272,7 @@ impl LiveInput {
     fn convert(&mut self, message: LiveMessage) -> Result<Option<InputPacket>, LiveError> {
         match message {
             LiveMessage::Metadata(_) => Ok(None),
+            LiveMessage::TimedMetadata(payload) => Ok(Some(InputPacket::TimedMetadata(payload))),
             LiveMessage::Video { timestamp_ms, body } => match flv::parse_video(&body)? {
                 VideoTag::Frame {
                     keyframe,

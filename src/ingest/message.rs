@@ -15,6 +15,9 @@ pub enum LiveMessage {
         /// The FLV video tag body.
         body: Bytes,
     },
+    /// Timed metadata from `PutMetadata`: placed at the media time of the stream where it
+    /// arrives between the publisher's messages.
+    TimedMetadata(String),
     /// An audio message body and its timestamp (ms).
     Audio {
         /// RTMP timestamp, ms.
@@ -42,6 +45,7 @@ impl LiveMessage {
     pub fn size(&self) -> usize {
         match self {
             Self::Metadata(_) => 64,
+            Self::TimedMetadata(payload) => payload.len(),
             Self::Video { body, .. } | Self::Audio { body, .. } => body.len(),
         }
     }

@@ -76,6 +76,8 @@ pub enum InputPacket {
     Video(ffmpeg::Packet),
     /// An audio packet.
     Audio(ffmpeg::Packet),
+    /// Timed metadata (a `PutMetadata` payload), at the time of the last video packet.
+    TimedMetadata(String),
 }
 
 impl std::fmt::Debug for InputPacket {
@@ -83,6 +85,9 @@ impl std::fmt::Debug for InputPacket {
         let (kind, packet) = match self {
             Self::Video(packet) => ("Video", packet),
             Self::Audio(packet) => ("Audio", packet),
+            Self::TimedMetadata(payload) => {
+                return f.debug_tuple("TimedMetadata").field(payload).finish();
+            }
         };
         f.debug_struct(kind)
             .field("pts", &packet.pts())

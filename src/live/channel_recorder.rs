@@ -29,6 +29,7 @@ use crate::ids::random_alphanumeric;
 use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
 use crate::ingest::queue::QueueReceiver;
+use crate::model::RecordingConfigurationState;
 use crate::recording::{Plan, Recording, RecordingResult, RecordingTarget};
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
@@ -40,6 +41,8 @@ pub struct Publish {
     pub stream_id: String,
     /// The publisher's media messages; closed when the publish ends.
     pub messages: QueueReceiver,
+    /// The channel, its key and recording configuration as they were at going live.
+    pub channel: LiveChannel,
 }
 
 /// What every channel recorder shares.
@@ -88,13 +91,14 @@ pub struct ChannelRecorder {
 }
 
 impl ChannelRecorder {
-    /// Starts the recorder thread of `live`.
-    pub fn spawn(live: LiveChannel, context: RecorderContext) -> Self {
+    /// Starts the recorder thread of `channel`.
+    pub fn spawn(channel: &crate::model::Channel, context: RecorderContext) -> Self {
         let (publishes, receiver) = mpsc::channel();
-        let name = format!("channel {}", live.channel.name);
+        let name = format!("channel {}", channel.name);
+        let channel = channel.clone();
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || ChannelLoop::new(live, context).run(&receiver))
+            .spawn(move || ChannelLoop::new(channel, context).run(&receiver))
             .expect("the OS can start a thread");
         Self { publishes, thread }
     }
@@ -200,6 +204,7 @@ struct Waiting {
 }
 
 struct ChannelLoop {
+    /// The channel as its latest publish went live.
     live: LiveChannel,
     context: RecorderContext,
     emit: ChannelEvents,
@@ -211,15 +216,19 @@ struct ChannelLoop {
 }
 
 impl ChannelLoop {
-    fn new(live: LiveChannel, context: RecorderContext) -> Self {
-        let limits = IngestLimits::for_channel(live.channel.channel_type);
+    fn new(channel: crate::model::Channel, context: RecorderContext) -> Self {
+        let limits = IngestLimits::for_channel(channel.channel_type);
         let emit = ChannelEvents {
             events: context.events.clone(),
             clock: Arc::clone(&context.clock),
-            channel: live.channel.clone(),
+            channel: channel.clone(),
         };
         Self {
-            live,
+            live: LiveChannel {
+                channel,
+                stream_key: String::new(),
+                recording: None,
+            },
             context,
             emit,
             limits,
@@ -269,6 +278,10 @@ impl ChannelLoop {
 
     fn stream(&mut self, publish: Publish) {
         let stream_id = publish.stream_id.clone();
+        // The channel may have changed (UpdateChannel) since its last publish.
+        self.limits = IngestLimits::for_channel(publish.channel.channel.channel_type);
+        self.emit.channel = publish.channel.channel.clone();
+        self.live = publish.channel;
         let source = format!("stream {stream_id} on channel {}", self.live.channel.name);
         let mut input = match LiveInput::probe(
             publish.messages,
@@ -370,6 +383,23 @@ impl ChannelLoop {
     /// `None` when the channel does not record or the recording cannot start.
     fn recording_for(&mut self, stream_id: &str, input: &LiveInput) -> Option<OpenRecording> {
         let configuration = self.live.recording.clone()?;
+        if configuration.state != RecordingConfigurationState::Active {
+            // D15: only an ACTIVE configuration records.
+            let bucket = configuration
+                .destination_configuration
+                .s3
+                .as_ref()
+                .map_or_else(String::new, |s3| s3.bucket_name.clone());
+            self.start_failure(
+                stream_id,
+                &bucket,
+                &format!(
+                    "the recording configuration {} is not ACTIVE",
+                    configuration.arn
+                ),
+            );
+            return None;
+        }
         let profile = StreamProfile::of(input.probed(), input.measured_bitrate_bps());
         if let Some(waiting) = self.waiting.take() {
             let open = waiting.open;

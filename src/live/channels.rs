@@ -1,10 +1,17 @@
-//! The channels `serve` ingests: read from the `--channels` JSON file (a list of `name`, `type`,
-//! `preset`, `streamKey`, `recordingConfiguration`), or the single default channel. Each gets an
-//! ARN and, when absent, a stream key shaped like IVS's.
+//! The channels `serve` starts with: read from the `--channels` JSON file (a list of `name`,
+//! `type`, `preset`, `streamKey`, `recordingConfiguration`), or the single default channel. Each
+//! gets an ARN and, when absent, a stream key shaped like IVS's; [`seed`] puts them in the catalog
+//! beside what the API creates.
 
 use std::collections::HashSet;
 
 use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::control::arn::ResourceKind;
+use crate::control::catalog::Catalog;
+use crate::control::documents;
+use crate::control::state_db::StateError;
 
 use crate::ids::{DEFAULT_ACCOUNT_ID, DEFAULT_CHANNEL_ID, random_alphanumeric};
 use crate::model::{
@@ -109,6 +116,41 @@ pub fn parse_channels(json: &str, region: &str) -> Result<Vec<LiveChannel>, Vali
         channels.push(with_recording(channel, stream_key, recording));
     }
     Ok(channels)
+}
+
+/// Puts `channels` (their recording configurations, channels and stream keys) in `catalog`,
+/// unless a key of the same value is already there (kept from an earlier run by `--state`).
+pub fn seed(catalog: &Catalog, channels: &[LiveChannel]) -> Result<(), StateError> {
+    catalog.write(|txn| {
+        for live in channels {
+            if txn.stream_key(&live.stream_key).is_some() {
+                continue;
+            }
+            if let Some(configuration) = &live.recording {
+                txn.put(serde_json::to_value(configuration).unwrap_or(Value::Null));
+            }
+            let request = json!({
+                "name": live.channel.name,
+                "type": live.channel.channel_type.to_string(),
+                "preset": live.channel.preset.map(|p| p.to_string()).unwrap_or_default(),
+                "recordingConfigurationArn": live.channel.recording_configuration_arn,
+            });
+            let request = request.as_object().cloned().unwrap_or_default();
+            txn.put(documents::channel(
+                catalog.account(),
+                &live.channel.arn,
+                &request,
+            ));
+            let key_arn = catalog.account().new_arn(ResourceKind::StreamKey);
+            txn.put(documents::stream_key(
+                &key_arn,
+                &live.channel.arn,
+                &live.stream_key,
+                None,
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// The channel `serve` ingests without `--channels`: STANDARD, recording with the default

@@ -1,5 +1,6 @@
 //! Where events go: one log line each, the stream session's `truncatedEvents`, and optionally
-//! the JSON-lines file `--events FILE`, each line an EventBridge envelope.
+//! the JSON-lines file `--events FILE`, each line an EventBridge envelope, and the webhook
+//! `--events-url` (the same envelope, POSTed off the ingest path).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::event::{IvsEvent, new_event_id};
 use super::sessions::{SessionEvent, SessionRegistry};
+use super::webhook::Webhook;
 
 /// Why the events file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,7 @@ pub struct EventsFileError {
 pub struct EventLog {
     file: Option<Arc<Mutex<std::fs::File>>>,
     sessions: SessionRegistry,
+    webhook: Option<Webhook>,
     account: String,
     region: String,
 }
@@ -51,9 +54,16 @@ impl EventLog {
         Ok(Self {
             file: file.map(|f| Arc::new(Mutex::new(f))),
             sessions,
+            webhook: None,
             account: account.to_owned(),
             region: region.to_owned(),
         })
+    }
+
+    /// The same log, also POSTing every event to `webhook`.
+    pub fn with_webhook(mut self, webhook: Option<Webhook>) -> Self {
+        self.webhook = webhook;
+        self
     }
 
     /// Emits `event`.
@@ -68,24 +78,32 @@ impl EventLog {
         self.sessions.record_event(
             event.stream_id(),
             SessionEvent {
-                kind: event.kind(),
+                is_error: event.kind().is_error(),
                 name: event.name().to_owned(),
                 event_type: event.detail_type().to_owned(),
                 event_time: event.time,
                 code: event.code().map(str::to_owned),
             },
         );
-        if let Some(file) = &self.file {
-            let envelope = event.envelope(new_event_id(), &self.account, &self.region);
-            match serde_json::to_string(&envelope) {
-                Ok(line) => {
-                    let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Err(err) = writeln!(file, "{line}").and_then(|()| file.flush()) {
-                        tracing::warn!(error = %err, "cannot append to the events file");
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "cannot serialise an event"),
+        if self.file.is_none() && self.webhook.is_none() {
+            return;
+        }
+        let envelope = event.envelope(new_event_id(), &self.account, &self.region);
+        let line = match serde_json::to_string(&envelope) {
+            Ok(line) => line,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot serialise an event");
+                return;
             }
+        };
+        if let Some(file) = &self.file {
+            let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(err) = writeln!(file, "{line}").and_then(|()| file.flush()) {
+                tracing::warn!(error = %err, "cannot append to the events file");
+            }
+        }
+        if let Some(webhook) = &self.webhook {
+            webhook.send(line);
         }
     }
 }

@@ -1,14 +1,16 @@
 //! Live ingest (`ivs-recorder serve`): RTMP publishers recorded while they stream, reconnects
 //! merged within the recording's window, stream sessions and EventBridge-shaped events.
 //!
-//! - [`channels`]: the channels served (the `--channels` file or the default one).
+//! - [`channels`]: the channels served from the start (the `--channels` file or the default one).
 //! - [`rtmp`]: the RTMP server (tokio + `rml_rtmp`), one task per connection.
-//! - [`registry`]: stream key → channel; refuses unknown keys and second publishers.
+//! - [`registry`]: stream key → channel over the catalog the API shares; refuses unknown keys
+//!   and second publishers; the live streams the API reads and stops.
 //! - [`channel_recorder`]: one thread per channel recording its publishes, with the reconnect
 //!   window.
 //! - [`limits`]: pure; ingest limits (D19) and merge eligibility (D10).
 //! - [`event`]: pure; the typed IVS events and their EventBridge shape.
-//! - [`event_log`]: where events go (log line, stream session, JSON-lines file).
+//! - [`event_log`]: where events go (log line, stream session, JSON-lines file, webhook).
+//! - [`webhook`]: events POSTed to `--events-url`, off the ingest path, with retries.
 //! - [`sessions`]: the stream session records behind GetStreamSession.
 //! - [`tls`]: the RTMPS acceptor.
 
@@ -21,8 +23,8 @@ pub mod registry;
 pub mod rtmp;
 pub mod sessions;
 pub mod tls;
+pub mod webhook;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,15 +39,22 @@ use self::event_log::{EventLog, EventsFileError};
 use self::registry::{INGEST_APP, IngestRegistry};
 use self::rtmp::{ConnectionSettings, serve_rtmp};
 use self::sessions::SessionRegistry;
-use crate::ids::DEFAULT_ACCOUNT_ID;
+use crate::control::catalog::Catalog;
+use crate::control::state_db::StateError;
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
 
 /// Everything the live server needs besides its sockets.
 #[derive(Debug)]
 pub struct ServeConfig {
-    /// The channels to ingest.
+    /// The channels to start with (put in `catalog`).
     pub channels: Vec<LiveChannel>,
+    /// Every resource: what the API creates and the channels above.
+    pub catalog: Arc<Catalog>,
+    /// The stream sessions (loaded from the state file, when there is one).
+    pub sessions: SessionRegistry,
+    /// Where events are POSTed as they happen.
+    pub events_url: Option<String>,
     /// Where recordings go.
     pub store: Store,
     /// Retries, spool and deadline for store outages.
@@ -54,8 +63,6 @@ pub struct ServeConfig {
     pub events_file: Option<PathBuf>,
     /// No data for this long ends a session.
     pub starvation_timeout: Duration,
-    /// Region of ARNs and events.
-    pub region: String,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Instrumentation for tests (default: none).
@@ -110,6 +117,12 @@ pub enum ServeError {
     /// The RTMPS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The state file could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The events URL is unusable.
+    #[error(transparent)]
+    Webhook(#[from] webhook::WebhookError),
 }
 
 /// The ingest URL (`scheme` `rtmp` or `rtmps`) of `stream_key` on a server at `address`.
@@ -155,64 +168,90 @@ pub async fn listen(
     })
 }
 
-/// Serves publishers on `listeners` until `shutdown` completes, then closes every connection,
-/// finalises every live recording (and those waiting in their reconnect window) and returns.
-/// Channel recorders run on threads of their own; storage runs on the current runtime.
-pub async fn run(
-    config: ServeConfig,
-    listeners: Listeners,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServeError> {
-    let sessions = SessionRegistry::default();
-    let events = EventLog::new(
-        config.events_file.as_deref(),
-        sessions.clone(),
-        DEFAULT_ACCOUNT_ID,
-        &config.region,
-    )?;
-    let context = RecorderContext {
-        runtime: tokio::runtime::Handle::current(),
-        store: Arc::new(config.store),
-        writer_policy: config.writer_policy,
-        clock: config.clock,
-        events,
-        sessions,
-        hooks: config.hooks,
-    };
-    let registry = Arc::new(IngestRegistry::new(config.channels, &context));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let settings = ConnectionSettings {
-        starvation_timeout: config.starvation_timeout,
-    };
-    let mut servers = vec![tokio::spawn(serve_rtmp(
-        listeners.rtmp,
-        None,
-        Arc::clone(&registry),
-        settings,
-        stopped.clone(),
-    ))];
-    if let Some((listener, acceptor)) = listeners.rtmps {
-        servers.push(tokio::spawn(serve_rtmp(
-            listener,
-            Some(acceptor),
+/// The running live server: RTMP(S) ingest over the registry the API shares.
+#[derive(Debug)]
+pub struct LiveServer {
+    registry: Arc<IngestRegistry>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl LiveServer {
+    /// Starts serving publishers on `listeners` (on the current runtime); the configured
+    /// channels are put in the catalog first.
+    pub fn start(config: ServeConfig, listeners: Listeners) -> Result<Self, ServeError> {
+        channels::seed(&config.catalog, &config.channels)?;
+        let account = config.catalog.account().clone();
+        let webhook = config
+            .events_url
+            .as_deref()
+            .map(webhook::Webhook::start)
+            .transpose()?;
+        let events = EventLog::new(
+            config.events_file.as_deref(),
+            config.sessions.clone(),
+            &account.account_id,
+            &account.region,
+        )?
+        .with_webhook(webhook);
+        let context = RecorderContext {
+            runtime: tokio::runtime::Handle::current(),
+            store: Arc::new(config.store),
+            writer_policy: config.writer_policy,
+            clock: config.clock,
+            events,
+            sessions: config.sessions,
+            hooks: config.hooks,
+        };
+        let registry = Arc::new(IngestRegistry::new(config.catalog, context));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let settings = ConnectionSettings {
+            starvation_timeout: config.starvation_timeout,
+        };
+        let mut servers = vec![tokio::spawn(serve_rtmp(
+            listeners.rtmp,
+            None,
             Arc::clone(&registry),
             settings,
-            stopped,
-        )));
+            stopped.clone(),
+        ))];
+        if let Some((listener, acceptor)) = listeners.rtmps {
+            servers.push(tokio::spawn(serve_rtmp(
+                listener,
+                Some(acceptor),
+                Arc::clone(&registry),
+                settings,
+                stopped,
+            )));
+        }
+        Ok(Self {
+            registry,
+            servers,
+            stop,
+        })
     }
-    shutdown.await;
-    tracing::info!("closing every connection and finalising live recordings");
-    let _ = stop.send(true);
-    for server in servers {
-        let _ = server.await;
+
+    /// The registry of channels and live streams (what the API reads and stops).
+    pub fn registry(&self) -> Arc<IngestRegistry> {
+        Arc::clone(&self.registry)
     }
-    // Joining the recorder threads blocks: off the async workers.
-    let closing = tokio::task::spawn_blocking(move || registry.close()).await;
-    if let Err(join_error) = closing {
-        tracing::error!("finalising the live recordings panicked: {join_error}");
+
+    /// Closes every connection, finalises every live recording (and those waiting in their
+    /// reconnect window) and returns.
+    pub async fn shutdown(self) {
+        tracing::info!("closing every connection and finalising live recordings");
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+        let registry = self.registry;
+        // Joining the recorder threads blocks: off the async workers.
+        let closing = tokio::task::spawn_blocking(move || registry.close()).await;
+        if let Err(join_error) = closing {
+            tracing::error!("finalising the live recordings panicked: {join_error}");
+        }
+        tracing::info!("every recording is finalised");
     }
-    tracing::info!("every recording is finalised");
-    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,9 @@ pub enum ConnectionError {
     /// The RTMP session could not parse what was sent.
     #[error("invalid RTMP data: {0}")]
     Session(String),
+    /// StopStream disconnected the publisher.
+    #[error("StopStream: the stream was stopped through the API")]
+    Stopped,
     /// No data for the starvation timeout.
     #[error("no data for {0} s: the session ends (encoder starvation)")]
     Starved(u64),
@@ -135,6 +138,14 @@ pub async fn run_connection<S>(
     }
 }
 
+/// Completes when StopStream asks to disconnect `publish`; never without a publish.
+async fn stop_requested(publish: Option<&PublishGuard>) {
+    match publish {
+        Some(publish) => publish.stop_requested().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn error_text(err: &ConnectionError) -> String {
     crate::error::error_chain(err)
 }
@@ -164,6 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let read = tokio::select! {
                 read = tokio::time::timeout(self.settings.starvation_timeout, self.socket.read(&mut buffer)) => read,
                 _ = self.shutdown.changed() => return Ok(()),
+                () = stop_requested(self.publish.as_ref()) => return Err(ConnectionError::Stopped),
             };
             let count = match read {
                 Err(_) => {

@@ -1,14 +1,16 @@
 //! Stream sessions: one per publish (`st-…`), holding what GetStreamSession returns (spec 6.4):
 //! the channel and recording configuration at the time of going live, the ingest configuration
-//! probed from the stream, start and end times, and up to 500 events, newest first.
+//! probed from the stream, start and end times, and up to 500 events, newest first. With a state
+//! file each change is stored as it happens, and a session still open when the process died is
+//! closed at the next start.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::event::EventKind;
+use crate::control::state_db::{StateDb, StateError, StoredSession};
 use crate::ids::random_alphanumeric;
 use crate::ingest::live::ProbedStream;
 use crate::model::{Channel, RecordingConfiguration};
@@ -22,12 +24,12 @@ pub fn new_stream_id() -> String {
 }
 
 /// An item of `truncatedEvents`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEvent {
-    /// What kind of event it was.
+    /// Whether it reports a failure or a breach.
     #[serde(skip)]
-    pub kind: EventKind,
+    pub is_error: bool,
     /// e.g. `Stream Start`.
     pub name: String,
     /// The detail-type.
@@ -42,7 +44,7 @@ pub struct SessionEvent {
 }
 
 /// `VideoConfiguration` of the ingest configuration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoConfiguration {
     /// e.g. `avc1.4D401F`.
@@ -66,7 +68,7 @@ pub struct VideoConfiguration {
 }
 
 /// `AudioConfiguration` of the ingest configuration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioConfiguration {
     /// e.g. `mp4a.40.2`.
@@ -82,7 +84,7 @@ pub struct AudioConfiguration {
 }
 
 /// `ingestConfigurations`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestConfigurations {
     /// One per video track.
@@ -143,7 +145,7 @@ fn profile_name(profile_idc: u8) -> &'static str {
 }
 
 /// A stream session, as GetStreamSession returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StreamSession {
     /// `st-…`.
@@ -162,27 +164,84 @@ pub struct StreamSession {
     pub recording_configuration: Option<RecordingConfiguration>,
     /// Newest first, at most [`MAX_TRUNCATED_EVENTS`].
     pub truncated_events: VecDeque<SessionEvent>,
+    /// Whether a failure or breach was seen (kept even when its event has scrolled out).
+    #[serde(skip)]
+    pub error_seen: bool,
 }
 
 impl StreamSession {
     /// Whether a failure or limit breach happened (`hasErrorEvent` of the summary).
     pub fn has_error_event(&self) -> bool {
-        self.truncated_events
-            .iter()
-            .any(|e| e.kind.is_error() || e.code.is_some())
+        self.error_seen
+            || self
+                .truncated_events
+                .iter()
+                .any(|e| e.is_error || e.code.is_some())
     }
 }
 
-/// Every stream session of this server, shared by connections, recorders and (later) the API.
+/// Every stream session of this server, shared by connections, recorders and the API; stored in
+/// the state file when there is one.
 #[derive(Debug, Clone, Default)]
 pub struct SessionRegistry {
     sessions: Arc<Mutex<BTreeMap<String, StreamSession>>>,
+    db: Option<Arc<StateDb>>,
 }
 
 impl SessionRegistry {
+    /// The sessions `db` holds; those it holds as live (the process died while they were) are
+    /// closed at `now`.
+    pub fn load(db: Arc<StateDb>, now: OffsetDateTime) -> Result<Self, StateError> {
+        let registry = Self {
+            sessions: Arc::default(),
+            db: Some(Arc::clone(&db)),
+        };
+        for stored in db.sessions()? {
+            let mut session: StreamSession = match serde_json::from_str(&stored.doc) {
+                Ok(session) => session,
+                Err(err) => {
+                    tracing::warn!(
+                        stream = stored.stream_id,
+                        "skipping an unreadable stored session: {err}"
+                    );
+                    continue;
+                }
+            };
+            session.error_seen = stored.has_error;
+            let was_open = session.end_time.is_none();
+            session.end_time.get_or_insert(now);
+            if was_open {
+                tracing::info!(
+                    stream = stored.stream_id,
+                    "closing a session left open by the last run"
+                );
+                registry.store(&session);
+            }
+            registry.lock().insert(session.stream_id.clone(), session);
+        }
+        Ok(registry)
+    }
+
     /// Adds a new session.
     pub fn insert(&self, session: StreamSession) {
+        self.store(&session);
         self.lock().insert(session.stream_id.clone(), session);
+    }
+
+    /// The sessions of `channel_arn`, newest first.
+    pub fn of_channel(&self, channel_arn: &str) -> Vec<StreamSession> {
+        let mut sessions: Vec<StreamSession> = self
+            .lock()
+            .values()
+            .filter(|s| s.channel.arn == channel_arn)
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| {
+            b.start_time
+                .cmp(&a.start_time)
+                .then(b.stream_id.cmp(&a.stream_id))
+        });
+        sessions
     }
 
     /// A copy of session `stream_id`.
@@ -199,23 +258,54 @@ impl SessionRegistry {
 
     /// Sets what the stream was probed with.
     pub fn set_ingest(&self, stream_id: &str, ingest: IngestConfigurations) {
-        if let Some(session) = self.lock().get_mut(stream_id) {
+        self.change(stream_id, |session| {
             session.ingest_configurations = Some(ingest);
-        }
+        });
     }
 
     /// Marks the session ended at `at`.
     pub fn end(&self, stream_id: &str, at: OffsetDateTime) {
-        if let Some(session) = self.lock().get_mut(stream_id) {
+        self.change(stream_id, |session| {
             session.end_time.get_or_insert(at);
-        }
+        });
     }
 
     /// Adds an event, newest first, keeping at most [`MAX_TRUNCATED_EVENTS`].
     pub fn record_event(&self, stream_id: &str, event: SessionEvent) {
-        if let Some(session) = self.lock().get_mut(stream_id) {
+        self.change(stream_id, |session| {
+            session.error_seen |= event.is_error || event.code.is_some();
             session.truncated_events.push_front(event);
             session.truncated_events.truncate(MAX_TRUNCATED_EVENTS);
+        });
+    }
+
+    fn change(&self, stream_id: &str, change: impl FnOnce(&mut StreamSession)) {
+        let mut sessions = self.lock();
+        if let Some(session) = sessions.get_mut(stream_id) {
+            change(session);
+            self.store(session);
+        }
+    }
+
+    /// Writes `session` to the state file, when there is one; a failure is logged (ingest and
+    /// recording go on).
+    fn store(&self, session: &StreamSession) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        let stored = serde_json::to_string(session).map(|doc| StoredSession {
+            stream_id: session.stream_id.clone(),
+            channel_arn: session.channel.arn.clone(),
+            has_error: session.has_error_event(),
+            doc,
+        });
+        match stored {
+            Ok(stored) => {
+                if let Err(err) = db.put_session(&stored) {
+                    tracing::warn!("{}", crate::error::error_chain(&err));
+                }
+            }
+            Err(err) => tracing::warn!("cannot serialise a stream session: {err}"),
         }
     }
 
@@ -229,7 +319,6 @@ mod tests {
     use super::*;
     use crate::ingest::flv::AacConfig;
     use crate::ingest::live::LiveMetadata;
-    use crate::live::event::StreamEvent;
     use crate::model::ChannelType;
     use time::macros::datetime;
 
@@ -248,6 +337,7 @@ mod tests {
             ingest_configurations: None,
             recording_configuration: None,
             truncated_events: VecDeque::new(),
+            error_seen: false,
         }
     }
 
@@ -269,7 +359,7 @@ mod tests {
             registry.record_event(
                 &id,
                 SessionEvent {
-                    kind: EventKind::Stream(StreamEvent::StreamStart),
+                    is_error: false,
                     name: format!("e{n}"),
                     event_type: "IVS Stream State Change".to_owned(),
                     event_time: datetime!(2026-11-28 10:00:00 UTC),

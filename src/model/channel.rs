@@ -27,6 +27,10 @@ pub struct Channel {
     pub recording_configuration_arn: String,
     /// Resource tags.
     pub tags: BTreeMap<String, String>,
+    /// The API's other members (`ingestEndpoint`, `playbackUrl`, `authorized`, …), which do not
+    /// change how a channel records; kept so a channel read from the API goes back out whole.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Channel {
@@ -60,6 +64,7 @@ impl Channel {
             latency_mode: LatencyMode::Low,
             recording_configuration_arn: String::new(),
             tags: BTreeMap::new(),
+            other: serde_json::Map::new(),
         })
     }
 }

@@ -142,6 +142,8 @@ struct StreamState {
     decoder: Option<VideoDecoder>,
     pipeline: Option<Pipeline>,
     hls: Option<HlsOutput>,
+    /// The pts of the latest video packet recorded: where timed metadata goes.
+    last_video_pts: Option<i64>,
 }
 
 /// What the pipeline's output goes into: the stream's HLS renditions and the thumbnail thread.
@@ -231,6 +233,7 @@ impl PacketLoop {
             decoder,
             pipeline: None,
             hls: None,
+            last_video_pts: None,
         };
         let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
         let failure = loop {
@@ -238,6 +241,12 @@ impl PacketLoop {
                 Ok(Some(InputPacket::Video(packet))) => packet,
                 Ok(Some(InputPacket::Audio(packet))) => {
                     if let Err(failure) = self.push_audio(&mut stream, &packet) {
+                        break Some(failure);
+                    }
+                    continue;
+                }
+                Ok(Some(InputPacket::TimedMetadata(payload))) => {
+                    if let Err(failure) = insert_metadata(&mut stream, &payload) {
                         break Some(failure);
                     }
                     continue;
@@ -291,6 +300,7 @@ impl PacketLoop {
         if !stream.timeline.extend(&packet) {
             return Ok(());
         }
+        stream.last_video_pts = packet.pts().or(packet.dts()).or(stream.last_video_pts);
         if stream.pipeline.is_none() {
             let start = stream.timeline.start.unwrap_or_default();
             self.start_stream(stream, info, start, started_at)?;
@@ -423,6 +433,18 @@ impl PacketLoop {
     pub fn fail(&mut self, failure: Failure) {
         self.result.failure.get_or_insert(failure);
     }
+}
+
+/// Puts a `PutMetadata` payload into the stream's renditions at its latest video pts; before the
+/// first keyframe there is no segment to carry it and it is dropped, as a log line says.
+fn insert_metadata(stream: &mut StreamState, payload: &str) -> Result<(), Failure> {
+    let (Some(hls), Some(pts)) = (&mut stream.hls, stream.last_video_pts) else {
+        tracing::info!("timed metadata before the stream's first keyframe is dropped");
+        return Ok(());
+    };
+    hls.insert_metadata(payload, pts)
+        .map(drop)
+        .map_err(hls_failure)
 }
 
 fn hls_failure(err: HlsError) -> Failure {

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     // One recording's lifecycle.
     &["recording"],
     // Live serving and the control plane.
-    &["live", "api"],
+    &["control", "live", "api"],
     // Front ends.
     &["cli", "progress"],
 ];

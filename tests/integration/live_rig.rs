@@ -1,7 +1,7 @@
 //! A live test rig: the live server on a free port with a directory store and an events file,
 //! publishers run with the ffmpeg CLI, and polling helpers.
 //!
-//! The server runs in-process by default: `serve`'s own argument parsing and `live::run` on a
+//! The server runs in-process by default: `serve`'s own argument parsing and `api::server::run` on a
 //! runtime of the test's, stopped through its shutdown future. Tests that read what an operator
 //! sees on stderr, or stop the server with a signal, run the real binary instead.
 
@@ -22,7 +22,7 @@ use crate::util::Recording;
 enum Running {
     /// The `ivs-recorder serve` binary.
     Process(Child),
-    /// `live::run` on a thread of the test, stopped by sending on `shutdown`.
+    /// `api::server::run` on a thread of the test, stopped by sending on `shutdown`.
     InProcess {
         shutdown: tokio::sync::oneshot::Sender<()>,
         thread: JoinHandle<Result<(), String>>,
@@ -53,6 +53,8 @@ pub struct LiveServer {
     pub port: u16,
     /// The RTMPS port, when serving RTMPS.
     pub rtmps_port: Option<u16>,
+    /// The IVS API's port.
+    pub api_port: u16,
     /// The directory store.
     pub store: PathBuf,
     events: PathBuf,
@@ -79,7 +81,16 @@ impl LiveServer {
             .map(str::to_owned)
             .to_vec();
         args.push(path(&channels_file));
-        args.extend(["--rtmp-listen", "127.0.0.1:0", "--store"].map(str::to_owned));
+        args.extend(
+            [
+                "--rtmp-listen",
+                "127.0.0.1:0",
+                "--api-listen",
+                "127.0.0.1:0",
+                "--store",
+            ]
+            .map(str::to_owned),
+        );
         args.push(path(&store));
         args.push("--events".to_owned());
         args.push(path(&events));
@@ -90,6 +101,7 @@ impl LiveServer {
         };
         let mut config = serve.config().expect("a valid serve configuration");
         config.hooks = hooks;
+        let credentials = serve.api_credentials().expect("valid API credentials");
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let rtmps = serve.rtmps();
         let listeners = runtime
@@ -98,6 +110,10 @@ impl LiveServer {
                 rtmps.as_ref(),
             ))
             .expect("the server binds its ports");
+        let api = runtime
+            .block_on(ivs_recorder::api::server::bind(serve.api_listen))
+            .expect("the API binds its port");
+        let api_port = api.local_addr().unwrap().port();
         let port = listeners.rtmp.local_addr().unwrap().port();
         let rtmps_port = listeners
             .rtmps
@@ -106,15 +122,22 @@ impl LiveServer {
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime
-                .block_on(ivs_recorder::live::run(config, listeners, async {
-                    let _ = stopped.await;
-                }))
+                .block_on(ivs_recorder::api::server::run(
+                    config,
+                    listeners,
+                    api,
+                    credentials,
+                    async {
+                        let _ = stopped.await;
+                    },
+                ))
                 .map_err(|err| err.to_string())
         });
         Self {
             running: Some(Running::InProcess { shutdown, thread }),
             port,
             rtmps_port,
+            api_port,
             store,
             events,
             log: dir.path().join("no-log-in-process"),
@@ -125,6 +148,12 @@ impl LiveServer {
     /// Starts the real binary with `channels` (the `--channels` JSON) and `extra` arguments; its
     /// stderr is [`Self::log`].
     pub fn start_binary(channels: &str, extra: &[&str]) -> Self {
+        Self::start_binary_with_env(channels, extra, &[])
+    }
+
+    /// [`Self::start_binary`] with `env` set for the server (e.g. S3 credentials); `--store`
+    /// in `extra` replaces the directory store.
+    pub fn start_binary_with_env(channels: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let channels_file = dir.path().join("channels.json");
         std::fs::write(&channels_file, channels).unwrap();
@@ -135,8 +164,18 @@ impl LiveServer {
             .arg("serve")
             .arg("--channels")
             .arg(&channels_file)
-            .args(["--rtmp-listen", "127.0.0.1:0", "--store"])
-            .arg(&store)
+            .args([
+                "--rtmp-listen",
+                "127.0.0.1:0",
+                "--api-listen",
+                "127.0.0.1:0",
+            ])
+            .args(if extra.contains(&"--store") {
+                vec![]
+            } else {
+                vec![std::ffi::OsString::from("--store"), store.clone().into()]
+            })
+            .envs(env.iter().copied())
             .arg("--events")
             .arg(&events)
             .args(extra)
@@ -149,7 +188,7 @@ impl LiveServer {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let secure = extra.contains(&"--tls-cert");
-        let (mut port, mut rtmps_port) = (None, None);
+        let (mut port, mut rtmps_port, mut api_port) = (None, None, None);
         let port_of = |address: &str| address.rsplit(':').next().and_then(|p| p.parse().ok());
         for line in lines.by_ref() {
             let line = line.unwrap();
@@ -159,7 +198,10 @@ impl LiveServer {
             if let Some(address) = line.strip_prefix("ivs-recorder: RTMPS ingest listening on ") {
                 rtmps_port = port_of(address);
             }
-            if port.is_some() && (rtmps_port.is_some() || !secure) {
+            if let Some(rest) = line.strip_prefix("ivs-recorder: IVS API listening on http://") {
+                api_port = rest.split_whitespace().next().and_then(port_of);
+            }
+            if port.is_some() && api_port.is_some() && (rtmps_port.is_some() || !secure) {
                 break;
             }
         }
@@ -175,6 +217,7 @@ impl LiveServer {
             running: Some(Running::Process(child)),
             port,
             rtmps_port,
+            api_port: api_port.unwrap_or_default(),
             store,
             events,
             log,
@@ -234,6 +277,14 @@ impl LiveServer {
         self.events_named(name)
     }
 
+    /// Kills the server process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(Running::Process(mut child)) = self.running.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// The binary's log (its stderr); in-process servers have none.
     pub fn log(&self) -> String {
         assert!(
@@ -268,7 +319,7 @@ impl LiveServer {
                     },
                     Err(_) => Stopped {
                         success: false,
-                        detail: "live::run panicked".to_owned(),
+                        detail: "the server thread panicked".to_owned(),
                     },
                 }
             }

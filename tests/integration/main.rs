@@ -3,6 +3,7 @@
 
 mod util;
 
+mod api;
 mod architecture;
 mod bad_input;
 mod hls;
@@ -13,6 +14,7 @@ mod outage;
 mod real_ivs_segments;
 mod record;
 mod s3;
+mod sdk;
 mod seaweedfs;
 mod thumbnails;
 mod ts_packets;

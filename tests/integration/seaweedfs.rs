@@ -7,8 +7,8 @@ use object_store::aws::AmazonS3Builder;
 use crate::s3::{relative, same_media, timeless};
 use crate::util::{Recording, sample};
 
-#[test]
-fn records_into_seaweedfs() {
+/// The SeaweedFS server `scripts/test.sh` started: its endpoint, access key and secret.
+pub fn seaweedfs() -> (String, String, String) {
     let (Ok(endpoint), Ok(access_key), Ok(secret_key)) = (
         std::env::var("IVS_RECORDER_SEAWEEDFS_ENDPOINT"),
         std::env::var("IVS_RECORDER_SEAWEEDFS_ACCESS_KEY"),
@@ -19,6 +19,47 @@ fn records_into_seaweedfs() {
              suite with scripts/test.sh, which installs and starts one"
         );
     };
+    (endpoint, access_key, secret_key)
+}
+
+/// Every object under `prefix` of bucket `ivs-recordings` in SeaweedFS: bytes and Content-Type.
+pub fn stored_objects(
+    prefix: &str,
+) -> std::collections::BTreeMap<String, (Vec<u8>, Option<String>)> {
+    let (endpoint, access_key, secret_key) = seaweedfs();
+    let store = AmazonS3Builder::new()
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_bucket_name("ivs-recordings")
+        .with_region("us-east-1")
+        .with_access_key_id(&access_key)
+        .with_secret_access_key(&secret_key)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use futures::TryStreamExt;
+        let path = object_store::path::Path::from(prefix);
+        let listed: Vec<_> = store.list(Some(&path)).try_collect().await.unwrap();
+        let mut objects = std::collections::BTreeMap::new();
+        for meta in listed {
+            let result = store.get(&meta.location).await.unwrap();
+            let content_type = result
+                .attributes
+                .get(&object_store::Attribute::ContentType)
+                .map(|v| v.to_string());
+            objects.insert(
+                meta.location.to_string(),
+                (result.bytes().await.unwrap().to_vec(), content_type),
+            );
+        }
+        objects
+    })
+}
+
+#[test]
+fn records_into_seaweedfs() {
+    let (endpoint, access_key, secret_key) = seaweedfs();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
         .arg("record")
         .arg(sample("720p30-gop2s.mp4"))
@@ -39,35 +80,7 @@ fn records_into_seaweedfs() {
         .strip_prefix("s3://ivs-recordings/")
         .unwrap()
         .to_owned();
-
-    let store = AmazonS3Builder::new()
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_bucket_name("ivs-recordings")
-        .with_region("us-east-1")
-        .with_access_key_id(&access_key)
-        .with_secret_access_key(&secret_key)
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let stored = runtime.block_on(async {
-        use futures::TryStreamExt;
-        let path = object_store::path::Path::from(prefix.as_str());
-        let listed: Vec<_> = store.list(Some(&path)).try_collect().await.unwrap();
-        let mut objects = std::collections::BTreeMap::new();
-        for meta in listed {
-            let result = store.get(&meta.location).await.unwrap();
-            let content_type = result
-                .attributes
-                .get(&object_store::Attribute::ContentType)
-                .map(|v| v.to_string());
-            objects.insert(
-                meta.location.to_string(),
-                (result.bytes().await.unwrap().to_vec(), content_type),
-            );
-        }
-        objects
-    });
+    let stored = stored_objects(&prefix);
     let dir = tempfile::tempdir().unwrap();
     let local = Recording::make(dir.path(), &sample("720p30-gop2s.mp4"), &[], 0);
     let expected = local.objects();
