@@ -37,7 +37,7 @@ pub fn page<T>(
                         "nextToken: is not a token this server gave",
                     )
                 })?;
-            items.iter().take_while(|item| key(item) <= after).count()
+            items.partition_point(|item| key(item) <= after)
         }
     };
     let mut rest: Vec<T> = items.into_iter().skip(start).collect();

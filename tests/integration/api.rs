@@ -107,13 +107,27 @@ fn the_sdk_records_a_channel_it_created_into_s3_with_its_metadata() {
         "PutMetadata",
         json!({"channelArn": channel, "metadata": payload}),
     );
-    let throttled = (0..8).any(|_| {
-        sdk.call(
-            "PutMetadata",
-            json!({"channelArn": channel, "metadata": "burst"}),
-        )
-        .is_err_and(|err| err.code == "ThrottlingException" && err.status == 429)
-    });
+    // A burst from parallel connections (an SDK client alone may be too slow under load to
+    // send six calls within one second).
+    let api_port = server.api_port;
+    let burst: Vec<_> = (0..12)
+        .map(|_| {
+            let body = json!({"channelArn": channel, "metadata": "burst"}).to_string();
+            std::thread::spawn(move || {
+                let headers = [
+                    ("Authorization", SOME_SIGNATURE),
+                    ("Content-Type", "application/json"),
+                ];
+                raw_request(api_port, "POST", "/PutMetadata", &headers, &body)
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = burst.into_iter().map(|t| t.join().unwrap().0).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 204 || *s == 429),
+        "{statuses:?}"
+    );
+    let throttled = statuses.contains(&429);
     assert!(throttled, "more than 5 calls a second are throttled");
     std::thread::sleep(Duration::from_secs(3));
     sdk.ok("StopStream", json!({"channelArn": channel}));

@@ -106,7 +106,8 @@ pub fn list_response(member: &str, items: Vec<Value>, next: Option<String>) -> V
     body
 }
 
-/// One page of the documents of `kind` that pass `keep`, each projected to `summary`.
+/// One page of the documents of `kind` that pass `keep`, each projected to `summary`; only the
+/// page is copied out of the catalog.
 pub fn list_kind(
     context: &Context,
     kind: ResourceKind,
@@ -115,14 +116,15 @@ pub fn list_kind(
     input: &Map<String, Value>,
     keep: impl Fn(&Value) -> bool,
 ) -> Result<Value, ApiError> {
-    let docs: Vec<Value> = context
-        .catalog()
-        .read(|txn| txn.list(kind).filter(|doc| keep(doc)).cloned().collect());
-    let (page, next) = super::pagination::page(
-        docs,
-        |doc| crate::control::catalog::arn_of(doc).to_owned(),
-        input,
-    )?;
-    let items = page.iter().map(|doc| project(summary, doc)).collect();
+    let (items, next) = context.catalog().read(|txn| {
+        let docs: Vec<&Value> = txn.list(kind).filter(|doc| keep(doc)).collect();
+        let (page, next) = super::pagination::page(
+            docs,
+            |doc| crate::control::catalog::arn_of(doc).to_owned(),
+            input,
+        )?;
+        let items: Vec<Value> = page.into_iter().map(|doc| project(summary, doc)).collect();
+        Ok::<_, ApiError>((items, next))
+    })?;
     Ok(list_response(member, items, next))
 }
