@@ -89,6 +89,15 @@ pub fn stream_key(arn: &str, channel_arn: &str, value: &str, tags: Option<&Value
     })
 }
 
+/// A channel document's `playbackUrl`.
+pub fn playback_url(channel: &Value) -> String {
+    channel
+        .get("playbackUrl")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The path of a channel's `playbackUrl` (`/api/video/v1/….m3u8`): where `serve` will answer
 /// live playback.
 pub fn playback_path(playback_url: &str) -> &str {

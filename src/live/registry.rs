@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
@@ -86,8 +85,8 @@ pub struct LiveStream {
     started: Instant,
     /// Milliseconds after `started` of the latest media message.
     last_media_ms: AtomicU64,
+    /// StopStream's signal; its stored permit wakes the connection even when it was not waiting.
     stop: Notify,
-    stopped: AtomicBool,
     /// The publish's queue, to put timed metadata between its media.
     queue: Weak<QueueSender>,
 }
@@ -105,7 +104,6 @@ impl LiveStream {
 
     /// Disconnects the publisher (StopStream).
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::Relaxed);
         self.stop.notify_one();
     }
 
@@ -264,7 +262,6 @@ impl IngestRegistry {
             started: Instant::now(),
             last_media_ms: AtomicU64::new(0),
             stop: Notify::new(),
-            stopped: AtomicBool::new(false),
             queue: Arc::downgrade(&sender),
         });
         runtime.live = Some(Arc::clone(&stream));
@@ -368,9 +365,6 @@ impl PublishGuard {
 
     /// Completes when StopStream asks for the publisher to be disconnected.
     pub async fn stop_requested(&self) {
-        if self.stream.stopped.load(Ordering::Relaxed) {
-            return;
-        }
         self.stream.stop.notified().await;
     }
 }
@@ -379,13 +373,4 @@ impl Drop for PublishGuard {
     fn drop(&mut self) {
         self.registry.end_publish(&self.stream);
     }
-}
-
-/// The channel document's `playbackUrl`.
-pub fn playback_url(channel: &Value) -> String {
-    channel
-        .get("playbackUrl")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }

@@ -249,13 +249,6 @@ impl SessionRegistry {
         self.lock().get(stream_id).cloned()
     }
 
-    /// Every session, oldest first.
-    pub fn all(&self) -> Vec<StreamSession> {
-        let mut all: Vec<StreamSession> = self.lock().values().cloned().collect();
-        all.sort_by_key(|s| s.start_time);
-        all
-    }
-
     /// Sets what the stream was probed with.
     pub fn set_ingest(&self, stream_id: &str, ingest: IngestConfigurations) {
         self.change(stream_id, |session| {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Context, get_doc, list_kind, not_found, required, text};
+use super::{Context, get_doc, get_resource, list_kind, not_found, overlay, required, text};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::control::arn::ResourceKind;
 use crate::control::catalog::{Txn, arn_of};
@@ -86,17 +86,25 @@ pub fn create(context: &Context, input: &Map<String, Value>) -> Result<Value, Ap
 
 /// GetChannel.
 pub fn get(context: &Context, input: &Map<String, Value>) -> Result<Value, ApiError> {
-    let arn = required(input, "arn")?;
-    let channel = context.catalog().read(|txn| get_doc(txn, KIND, arn))?;
-    Ok(json!({ "channel": channel }))
+    get_resource(context, KIND, "channel", input)
 }
 
-/// BatchGet of `kind`: the documents found under `found`, a BatchError for each other ARN.
-pub fn batch_get(context: &Context, kind: ResourceKind, arns: &[Value], found: &str) -> Value {
+/// BatchGet of `kind` for the request's `arns`: the documents found under `found`, a BatchError
+/// for each other ARN.
+pub fn batch_get(
+    context: &Context,
+    kind: ResourceKind,
+    input: &Map<String, Value>,
+    found: &str,
+) -> Value {
+    let arns: Vec<&str> = input
+        .get("arns")
+        .and_then(Value::as_array)
+        .map(|arns| arns.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let (docs, errors): (Vec<_>, Vec<_>) = context.catalog().read(|txn| {
         arns.iter()
-            .filter_map(Value::as_str)
-            .map(|arn| get_doc(txn, kind, arn).map_err(|err| (arn.to_owned(), err)))
+            .map(|arn| get_doc(txn, kind, arn).map_err(|err| ((*arn).to_owned(), err)))
             .partition(Result::is_ok)
     });
     let docs: Vec<Value> = docs.into_iter().filter_map(Result::ok).collect();
@@ -110,12 +118,7 @@ pub fn batch_get(context: &Context, kind: ResourceKind, arns: &[Value], found: &
 
 /// BatchGetChannel.
 pub fn batch(context: &Context, input: &Map<String, Value>) -> Result<Value, ApiError> {
-    let arns = input
-        .get("arns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    Ok(batch_get(context, KIND, &arns, "channels"))
+    Ok(batch_get(context, KIND, input, "channels"))
 }
 
 /// ListChannels: at most one filter (`ConflictException` for two, as documented).
@@ -172,11 +175,7 @@ pub fn update(context: &Context, input: &Map<String, Value>) -> Result<Value, Ap
     let updated = context.registry.while_offline(arn, || {
         context.catalog().write(|txn| {
             let mut channel = get_doc(txn, KIND, arn)?;
-            for (member, value) in input {
-                if member != "arn" {
-                    channel[member.as_str()] = value.clone();
-                }
-            }
+            overlay(&mut channel, input);
             if input.contains_key("type") && !input.contains_key("preset") {
                 let advanced = channel["type"]
                     .as_str()

@@ -79,6 +79,25 @@ pub fn get_doc(txn: &Txn<'_>, kind: ResourceKind, arn: &str) -> Result<Value, Ap
     txn.get(arn).cloned().ok_or_else(|| not_found(kind, arn))
 }
 
+/// A Get* answer: `{<member>: the document of the request's `arn`}`, which must be of `kind`.
+pub fn get_resource(
+    context: &Context,
+    kind: ResourceKind,
+    member: &str,
+    input: &Map<String, Value>,
+) -> Result<Value, ApiError> {
+    let arn = required(input, "arn")?;
+    let doc = context.catalog().read(|txn| get_doc(txn, kind, arn))?;
+    Ok(json!({ member: doc }))
+}
+
+/// Writes every member of `members` over `doc`'s.
+pub fn overlay(doc: &mut Value, members: &Map<String, Value>) {
+    for (member, value) in members {
+        doc[member.as_str()] = value.clone();
+    }
+}
+
 /// `doc` with only the members of the model's `shape` (e.g. a `*Summary`).
 pub fn project(shape: &str, doc: &Value) -> Value {
     let Some(shape) = ServiceModel::ivs().shape(shape) else {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::{Context, get_doc, list_kind, required};
+use super::{Context, get_doc, get_resource, list_kind, required};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::control::arn::ResourceKind;
 use crate::model::{CreateRecordingConfigurationRequest, RecordingConfigurationState};
@@ -69,9 +69,7 @@ async fn activate(context: Arc<Context>, arn: String, bucket: String) {
 
 /// GetRecordingConfiguration.
 pub fn get(context: &Context, input: &Map<String, Value>) -> Result<Value, ApiError> {
-    let arn = required(input, "arn")?;
-    let doc = context.catalog().read(|txn| get_doc(txn, KIND, arn))?;
-    Ok(json!({ "recordingConfiguration": doc }))
+    get_resource(context, KIND, "recordingConfiguration", input)
 }
 
 /// ListRecordingConfigurations.

@@ -7,10 +7,11 @@ use rustls_pki_types::SubjectPublicKeyInfoDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Map, Value, json};
 
-use super::{Context, get_doc, list_kind, required, text};
+use super::{Context, get_doc, get_resource, list_kind, overlay, required, text};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::control::arn::ResourceKind;
 use crate::ids::random_alphanumeric;
+use crate::time::rfc3339_seconds;
 
 /// One kind of stored resource: where it goes in responses and what a new one holds.
 #[derive(Debug, Clone, Copy)]
@@ -76,9 +77,7 @@ pub fn create(
     input: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
     let mut doc = (stored.defaults)();
-    for (member, value) in input {
-        doc[member.as_str()] = value.clone();
-    }
+    overlay(&mut doc, input);
     doc["arn"] = json!(context.catalog().account().new_arn(stored.kind));
     context.catalog().write(|txn| {
         txn.put(doc.clone());
@@ -113,11 +112,7 @@ pub fn get(
     stored: StoredKind,
     input: &Map<String, Value>,
 ) -> Result<Value, ApiError> {
-    let arn = required(input, "arn")?;
-    let doc = context
-        .catalog()
-        .read(|txn| get_doc(txn, stored.kind, arn))?;
-    Ok(json!({ stored.member: doc }))
+    get_resource(context, stored.kind, stored.member, input)
 }
 
 /// List*.
@@ -145,9 +140,7 @@ pub fn update(
     let arn = required(input, "arn")?;
     context.catalog().write(|txn| {
         let mut doc = get_doc(txn, stored.kind, arn)?;
-        for (member, value) in input {
-            doc[member.as_str()] = value.clone();
-        }
+        overlay(&mut doc, input);
         txn.put(doc.clone());
         Ok(json!({ stored.member: doc }))
     })
@@ -224,17 +217,9 @@ pub fn insert_ad_break(context: &Context, input: &Map<String, Value>) -> Result<
         ));
     }
     let id = text(input, "adBreakId").map_or_else(|| random_alphanumeric(12), str::to_owned);
-    let start = input.get("targetStartAt").cloned().unwrap_or_else(|| {
-        json!(
-            context
-                .registry
-                .now()
-                .replace_nanosecond(0)
-                .ok()
-                .and_then(|t| t
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .ok())
-        )
-    });
+    let start = input
+        .get("targetStartAt")
+        .cloned()
+        .unwrap_or_else(|| json!(rfc3339_seconds(context.registry.now())));
     Ok(json!({"adBreakId": id, "targetStartAt": start}))
 }

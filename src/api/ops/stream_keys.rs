@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::channels::batch_get;
-use super::{Context, get_doc, list_kind, required};
+use super::{Context, get_doc, get_resource, list_kind, required};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::control::arn::ResourceKind;
 use crate::control::documents;
@@ -40,19 +40,12 @@ pub fn create(context: &Context, input: &Map<String, Value>) -> Result<Value, Ap
 
 /// GetStreamKey.
 pub fn get(context: &Context, input: &Map<String, Value>) -> Result<Value, ApiError> {
-    let arn = required(input, "arn")?;
-    let key = context.catalog().read(|txn| get_doc(txn, KIND, arn))?;
-    Ok(json!({ "streamKey": key }))
+    get_resource(context, KIND, "streamKey", input)
 }
 
 /// BatchGetStreamKey.
 pub fn batch(context: &Context, input: &Map<String, Value>) -> Result<Value, ApiError> {
-    let arns = input
-        .get("arns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    Ok(batch_get(context, KIND, &arns, "streamKeys"))
+    Ok(batch_get(context, KIND, input, "streamKeys"))
 }
 
 /// ListStreamKeys of a channel.

@@ -6,23 +6,17 @@
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use time::format_description::well_known::Rfc3339;
 
 use super::{Context, get_doc, list_response, required, text};
 use crate::api::error::{ApiError, ErrorKind};
 use crate::api::pagination::page;
 use crate::control::arn::ResourceKind;
-use crate::live::registry::{LiveStream, playback_url};
+use crate::control::documents::playback_url;
+use crate::live::registry::LiveStream;
+use crate::time::rfc3339_seconds;
 
 /// PutMetadata payloads are at most this many bytes.
 pub const MAX_METADATA_BYTES: usize = 1024;
-
-fn timestamp(at: time::OffsetDateTime) -> String {
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
 
 /// The live stream of the request's `channelArn`: `ResourceNotFoundException` for no such
 /// channel, `ChannelNotBroadcasting` when it is offline.
@@ -47,7 +41,7 @@ fn stream_json(stream: &LiveStream, channel: &Value, summary: bool) -> Value {
     let mut json = json!({
         "channelArn": stream.channel_arn,
         "streamId": stream.stream_id,
-        "startTime": timestamp(stream.start_time),
+        "startTime": rfc3339_seconds(stream.start_time),
         "state": "LIVE",
         "health": stream.health().as_str(),
         "viewerCount": 0,
@@ -188,11 +182,11 @@ pub fn list_sessions(context: &Context, input: &Map<String, Value>) -> Result<Va
         .map(|(n, session)| {
             let mut summary = json!({
                 "streamId": session.stream_id,
-                "startTime": timestamp(session.start_time),
+                "startTime": rfc3339_seconds(session.start_time),
                 "hasErrorEvent": session.has_error_event(),
             });
             if let Some(end) = session.end_time {
-                summary["endTime"] = json!(timestamp(end));
+                summary["endTime"] = json!(rfc3339_seconds(end));
             }
             (format!("{n:010}"), summary)
         })
