@@ -161,7 +161,8 @@ impl ServeArgs {
 /// `ivs-recorder record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// The media file to record (mp4, flv, ts, mkv, …; H.264 video).
+    /// The media file to record (mp4, flv, ts, mkv, …); video that is not H.264 and audio that is
+    /// not AAC are transcoded where they would pass through.
     pub input: PathBuf,
     /// Channel type: decides the rendition ladder.
     #[arg(long, value_enum, default_value_t = ChannelType::Standard)]

@@ -5,6 +5,9 @@ use crate::model::{
     ChannelType, Preset, RenditionConfiguration, RenditionSelection, ResolutionClass,
 };
 
+mod conform;
+pub use conform::{Conformed, SOURCE_AUDIO_BITRATE, SourceCodecs, conform};
+
 /// The input video the ladder is built from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SourceVideo {

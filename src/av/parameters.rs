@@ -12,6 +12,11 @@ pub struct AllocError {
     pub bytes: usize,
 }
 
+/// libavcodec's short name of codec `id` (`h264`, `hevc`, `aac`, `mp3`, …).
+pub fn codec_name(id: ffmpeg::codec::Id) -> String {
+    id.name().to_owned()
+}
+
 /// The codec configuration bytes of a stream (empty when it has none).
 pub fn extradata(parameters: &ffmpeg::codec::Parameters) -> Vec<u8> {
     // SAFETY: `parameters` owns a valid AVCodecParameters; extradata is `extradata_size` bytes.

@@ -193,8 +193,7 @@ fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInf
     } else {
         None
     };
-    let codec_name = ffmpeg::codec::decoder::find(parameters.id())
-        .map_or_else(|| format!("{:?}", parameters.id()), |c| c.name().to_owned());
+    let codec_name = crate::av::parameters::codec_name(parameters.id());
     Ok(InputInfo {
         source: path.display().to_string(),
         video: VideoInfo {

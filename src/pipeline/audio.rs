@@ -1,9 +1,13 @@
-//! Audio for transcoded renditions: the source AAC decoded once and re-encoded to AAC once per
-//! bitrate the ladder needs (64 and 48 kbps on STANDARD's 360p and 160p, 128/64/48 on ADVANCED).
+//! Audio for transcoded renditions: the source audio decoded once and re-encoded to AAC once per
+//! bitrate the ladder needs (64 and 48 kbps on STANDARD's 360p and 160p, 128/64/48 on ADVANCED;
+//! and the source's bitrate where audio that is not AAC would have passed through). AAC sources
+//! decode straight into the encoder's frames; other codecs go through an [`AudioReframer`].
 
 use ffmpeg::util::frame::audio::Audio as AudioFrame;
 use ffmpeg::util::mathematics::rescale::Rescale as _;
 use ffmpeg_next as ffmpeg;
+
+use super::audio_reframe::{AudioReframer, layout_of};
 
 /// Why audio could not be transcoded.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,8 @@ pub struct AudioTranscoder {
     frame: AudioFrame,
     source_time_base: ffmpeg::Rational,
     encoders: Vec<BitrateEncoder>,
+    /// For sources that are not AAC: conversion to the encoder's format and frame size.
+    reframer: Option<AudioReframer>,
 }
 
 impl std::fmt::Debug for AudioTranscoder {
@@ -62,6 +68,7 @@ impl AudioTranscoder {
             let what = what.to_owned();
             move |source| AudioTranscodeError::Open { what, source }
         };
+        let parameters_id = parameters.id();
         let decoder = ffmpeg::codec::context::Context::from_parameters(parameters)
             .map_err(open_error("decoder"))?
             .decoder()
@@ -72,6 +79,8 @@ impl AudioTranscoder {
                 what: "AAC encoder".into(),
                 source: ffmpeg::Error::EncoderNotFound,
             })?;
+        let is_aac = parameters_id == ffmpeg::codec::Id::AAC;
+        let layout = layout_of(decoder.channel_layout(), decoder.channels());
         let mut encoders = Vec::new();
         for &bitrate in bitrates {
             let what = format!("AAC encoder at {} kbps", bitrate / 1000);
@@ -80,7 +89,7 @@ impl AudioTranscoder {
                 .audio()
                 .map_err(open_error(&what))?;
             encoder.set_rate(i32::try_from(decoder.rate()).unwrap_or(48_000));
-            encoder.set_channel_layout(decoder.channel_layout());
+            encoder.set_channel_layout(layout);
             encoder.set_format(ffmpeg::format::Sample::F32(
                 ffmpeg::format::sample::Type::Planar,
             ));
@@ -96,11 +105,16 @@ impl AudioTranscoder {
                 ready: Vec::new(),
             });
         }
+        let frame_size = encoders
+            .first()
+            .map_or(1024, |e| e.encoder.frame_size() as usize);
+        let reframer = (!is_aac).then(|| AudioReframer::new(layout, decoder.rate(), frame_size));
         Ok(Self {
             decoder,
             frame: AudioFrame::empty(),
             source_time_base: time_base,
             encoders,
+            reframer,
         })
     }
 
@@ -133,6 +147,9 @@ impl AudioTranscoder {
     pub fn finish(&mut self) -> Result<(), AudioTranscodeError> {
         let _ = self.decoder.send_eof();
         self.drain_decoder()?;
+        if let Some(last) = self.reframer.as_mut().and_then(AudioReframer::flush) {
+            self.encode(&last)?;
+        }
         for encoder in &mut self.encoders {
             let _ = encoder.encoder.send_eof();
             receive(encoder)?;
@@ -162,12 +179,21 @@ impl AudioTranscoder {
                         .pts()
                         .map(|pts| pts.rescale(self.source_time_base, rate));
                     self.frame.set_pts(pts);
-                    for encoder in &mut self.encoders {
-                        encoder
-                            .encoder
-                            .send_frame(&self.frame)
-                            .map_err(|source| AudioTranscodeError::Transcode { source })?;
-                        receive(encoder)?;
+                    match &mut self.reframer {
+                        None => {
+                            let frame = std::mem::replace(&mut self.frame, AudioFrame::empty());
+                            let encoded = self.encode(&frame);
+                            self.frame = frame;
+                            encoded?;
+                        }
+                        Some(reframer) => {
+                            let frames = reframer
+                                .push(&self.frame)
+                                .map_err(|source| AudioTranscodeError::Transcode { source })?;
+                            for frame in frames {
+                                self.encode(&frame)?;
+                            }
+                        }
                     }
                 }
                 Err(ffmpeg::Error::Eof) => return Ok(()),
@@ -177,6 +203,20 @@ impl AudioTranscoder {
                 Err(source) => return Err(AudioTranscodeError::Transcode { source }),
             }
         }
+    }
+}
+
+impl AudioTranscoder {
+    /// Sends one encoder-ready frame to every bitrate's encoder.
+    fn encode(&mut self, frame: &AudioFrame) -> Result<(), AudioTranscodeError> {
+        for encoder in &mut self.encoders {
+            encoder
+                .encoder
+                .send_frame(frame)
+                .map_err(|source| AudioTranscodeError::Transcode { source })?;
+            receive(encoder)?;
+        }
+        Ok(())
     }
 }
 

@@ -104,10 +104,11 @@ impl Pipeline {
         info: &InputInfo,
         thumbnails: Option<ThumbnailTap>,
     ) -> Result<Self, PipelineError> {
-        let source_audio = info
-            .audio
-            .as_ref()
-            .filter(|a| a.parameters.id() == ffmpeg::codec::Id::AAC);
+        let source_audio = info.audio.as_ref();
+        // Only AAC passes through; other audio is transcoded where the plan says so
+        // (`ladder::conform`) and left out elsewhere.
+        let source_is_aac =
+            source_audio.is_some_and(|a| a.parameters.id() == ffmpeg::codec::Id::AAC);
         let mut bitrates: Vec<u32> = renditions
             .iter()
             .filter_map(|r| match r.audio {
@@ -171,6 +172,9 @@ impl Pipeline {
             };
             let (route, audio_stream) = match (source_audio, rendition.audio, &audio) {
                 (None, _, _) => (AudioRoute::None, None),
+                (Some(_), AudioSource::Passthrough, _) if !source_is_aac => {
+                    (AudioRoute::None, None)
+                }
                 (Some(source), AudioSource::Passthrough, _) => (
                     AudioRoute::Source,
                     Some(TsStream {

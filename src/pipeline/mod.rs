@@ -16,9 +16,11 @@
 //! - [`rung_chain`]: the transcoded rungs on their own threads, largest to smallest.
 //! - [`rung`]: one rung: scale (from the next larger rung) and x264 with IDRs at source keyframes.
 //! - [`audio`]: AAC re-encoding, one encoder per bitrate the ladder needs.
+//! - [`audio_reframe`]: any decoded audio made into the AAC encoder's planar float frames.
 //! - [`thumbnail_tap`]: which frames become thumbnails (ladder frames or a gated decoder).
 
 pub mod audio;
+pub mod audio_reframe;
 pub mod driver;
 pub mod rung;
 pub mod rung_chain;

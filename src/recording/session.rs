@@ -12,11 +12,12 @@ use super::metadata::{Ending, RecordingFacts};
 use super::outcome::{RecordError, RecordingResult};
 use super::packet_loop::{MediaResult, MediaSetup, PacketLoop, ProgressCallback, StreamReport};
 use crate::av::decode::{DecodeError, VideoDecoder};
+use crate::av::parameters::codec_name;
 use crate::error::{Failure, FailureKind};
 use crate::hls::output::HlsSetup;
 use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{InputInfo, PacketSource};
-use crate::ladder::{Ladder, Rendition, SourceVideo, decodes_every_frame};
+use crate::ladder::{Ladder, Rendition, SourceCodecs, SourceVideo, conform, decodes_every_frame};
 use crate::layout::RecordingPrefix;
 use crate::model::{Channel, ChannelType, RecordingConfiguration, ThumbnailConfiguration};
 use crate::storage::{Artifact, ArtifactSender, ArtifactWriter, Bucket, WriteReport, WriterPolicy};
@@ -57,6 +58,8 @@ pub struct Plan {
     pub renditions: Vec<Rendition>,
     /// Thumbnail width and height.
     pub thumbnail_size: (u32, u32),
+    /// What was transcoded because the source is not H.264 / AAC (for a warning).
+    pub conversions: Vec<String>,
 }
 
 impl Plan {
@@ -72,13 +75,24 @@ impl Plan {
             frame_rate: info.video.frame_rate,
         };
         let ladder = Ladder::plan(channel.channel_type, channel.preset, source);
-        let renditions =
-            ladder.select(channel.channel_type, &configuration.rendition_configuration);
+        let selected = ladder.select(channel.channel_type, &configuration.rendition_configuration);
+        let audio_codec = info
+            .audio
+            .as_ref()
+            .map(|audio| codec_name(audio.parameters.id()));
+        let conformed = conform(
+            &selected,
+            SourceCodecs {
+                video: &codec_name(info.video.parameters.id()),
+                audio: audio_codec.as_deref(),
+            },
+        );
         let thumbnail_size =
             ladder.thumbnail_size(configuration.thumbnail_configuration.resolution, source);
         Self {
-            renditions,
+            renditions: conformed.renditions,
             thumbnail_size,
+            conversions: conformed.notes,
         }
     }
 
@@ -147,6 +161,9 @@ impl Recording {
         runtime: &Handle,
     ) -> Result<Self, RecordError> {
         let channel_arn = ChannelArn::parse(&target.channel.arn)?;
+        for conversion in &plan.conversions {
+            tracing::warn!("{conversion}");
+        }
         let started_at = target.clock.now();
         let prefix = RecordingPrefix::new(
             &channel_arn.account_id,

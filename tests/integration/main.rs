@@ -7,6 +7,7 @@ mod api;
 mod architecture;
 mod bad_input;
 mod hls;
+mod hostile;
 mod ladder;
 mod live;
 mod live_rig;

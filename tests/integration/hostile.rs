@@ -1,0 +1,219 @@
+//! Hostile and odd input (issue 12): sources that are not H.264 / AAC, timestamps that jump,
+//! and what a recording that cannot be played must not be called. Each test pins one fix.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{Recording, ffmpeg};
+
+/// Makes a `seconds`-long test clip at `size` with `codecs` (ffmpeg arguments) into `dir/name`.
+fn clip(dir: &Path, name: &str, size: &str, seconds: &str, codecs: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let video = format!("testsrc2=size={size}:rate=30");
+    let mut args: Vec<&str> = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        &video,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        seconds,
+        "-pix_fmt",
+        "yuv420p",
+        "-ac",
+        "2",
+    ];
+    args.extend_from_slice(codecs);
+    let mut args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    args.push(path.as_os_str());
+    ffmpeg(&args);
+    path
+}
+
+/// The codec names ffprobe sees in `path`, video and audio.
+fn codecs_in(path: &Path) -> Vec<String> {
+    let output = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let mut codecs: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.ends_with(",video") || l.ends_with(",audio"))
+        .map(str::to_owned)
+        .collect();
+    codecs.sort();
+    codecs.dedup();
+    codecs
+}
+
+/// The `CODECS` attribute of every variant of the recording's master playlist.
+fn master_codecs(recording: &Recording) -> Vec<String> {
+    let master = String::from_utf8(recording.objects()["media/hls/master.m3u8"].clone()).unwrap();
+    master
+        .lines()
+        .filter_map(|l| l.split("CODECS=\"").nth(1))
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn sources_that_are_not_h264_or_aac_are_transcoded_where_they_would_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    // STANDARD above 720p passes its source rung through: HEVC with MP3 audio.
+    let hevc = clip(
+        dir.path(),
+        "hevc-mp3.mkv",
+        "1280x736",
+        "1",
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=none",
+            "-c:a",
+            "libmp3lame",
+        ],
+    );
+    let standard = Recording::make(&dir.path().join("standard"), &hevc, &[], 0);
+    let warned = standard.stderr();
+    assert!(
+        warned.contains("the source video is hevc, not H.264: rendition 736p30 is transcoded"),
+        "{warned}"
+    );
+    assert!(
+        warned.contains("the source audio is mp3, not AAC"),
+        "{warned}"
+    );
+    let objects = standard.objects();
+    for rendition in ["736p30", "720p30", "480p30", "360p30", "160p30"] {
+        let segment = standard.dir.join(format!("media/hls/{rendition}/0.ts"));
+        assert!(
+            objects.contains_key(&format!("media/hls/{rendition}/0.ts")),
+            "{rendition}"
+        );
+        assert_eq!(
+            codecs_in(&segment),
+            ["aac,audio", "h264,video"],
+            "{rendition}"
+        );
+    }
+    let codecs = master_codecs(&standard);
+    assert_eq!(codecs.len(), 5);
+    assert!(
+        codecs
+            .iter()
+            .all(|c| c.starts_with("avc1.") && c.ends_with(",mp4a.40.2")),
+        "{codecs:?}"
+    );
+    assert_eq!(
+        standard.json("events/recording-ended.json")["recording_status"],
+        "RECORDING_ENDED"
+    );
+
+    // BASIC passes everything through: VP9 with Opus, MPEG-2 with MP2, MJPEG with PCM.
+    for (name, codecs) in [
+        (
+            "vp9-opus.webm",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-deadline",
+                "realtime",
+                "-c:a",
+                "libopus",
+            ][..],
+        ),
+        ("mpeg2-mp2.ts", &["-c:v", "mpeg2video", "-c:a", "mp2"][..]),
+        ("mjpeg-pcm.mov", &["-c:v", "mjpeg", "-c:a", "pcm_s16le"][..]),
+    ] {
+        let input = clip(dir.path(), name, "640x360", "2", codecs);
+        let basic = Recording::make(
+            &dir.path().join(format!("basic-{name}")),
+            &input,
+            &["--channel-type", "BASIC"],
+            0,
+        );
+        assert!(
+            basic.stderr().contains("not H.264"),
+            "{name}: {}",
+            basic.stderr()
+        );
+        assert!(
+            basic.stderr().contains("not AAC"),
+            "{name}: {}",
+            basic.stderr()
+        );
+        let segment = basic.dir.join("media/hls/360p30/0.ts");
+        assert_eq!(codecs_in(&segment), ["aac,audio", "h264,video"], "{name}");
+        let codecs = master_codecs(&basic);
+        assert!(
+            codecs[0].starts_with("avc1.") && codecs[0].ends_with(",mp4a.40.2"),
+            "{name}: {codecs:?}"
+        );
+        let ended = basic.json("events/recording-ended.json");
+        let duration = ended["media"]["hls"]["duration_ms"].as_u64().unwrap();
+        assert!((1900..=2100).contains(&duration), "{name}: {duration} ms");
+    }
+}
+
+#[test]
+fn h264_with_mp3_audio_keeps_its_video_and_gets_aac() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = clip(
+        dir.path(),
+        "h264-mp3.mp4",
+        "640x360",
+        "2",
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "libmp3lame",
+        ],
+    );
+    let basic = Recording::make(
+        &dir.path().join("out"),
+        &input,
+        &["--channel-type", "BASIC"],
+        0,
+    );
+    assert!(!basic.stderr().contains("not H.264"), "{}", basic.stderr());
+    assert!(
+        basic.stderr().contains("the source audio is mp3, not AAC"),
+        "{}",
+        basic.stderr()
+    );
+    let segment = basic.dir.join("media/hls/360p30/0.ts");
+    assert_eq!(codecs_in(&segment), ["aac,audio", "h264,video"]);
+    // The audio is all there: about as long as the video.
+    let output = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "stream=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&segment)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let seconds: f64 = text.lines().next().unwrap().trim().parse().unwrap();
+    assert!((1.9..=2.1).contains(&seconds), "{seconds} s of audio");
+}
