@@ -350,7 +350,18 @@ impl ChannelLoop {
                 self.emit.limit(&stream_id, &breach);
             }
         } else if let Some(reason) = input.stopped_by() {
+            // A message that cannot be recorded (audio that is not AAC, a broken tag) fails the
+            // stream and its recording; what was stored stays.
             tracing::warn!(stream = %stream_id, "closing the connection: {reason}");
+            self.emit.stream(
+                &stream_id,
+                StreamEvent::StreamFailure,
+                Some(reason.to_owned()),
+            );
+            if let Some(open) = &mut open {
+                open.recording
+                    .fail(Failure::new(FailureKind::Input, reason.to_owned()));
+            }
         }
         if probed.metadata.video_bitrate_kbps.is_none() {
             // The publisher did not declare its bitrate: report the measured one.

@@ -217,3 +217,72 @@ fn h264_with_mp3_audio_keeps_its_video_and_gets_aac() {
     let seconds: f64 = text.lines().next().unwrap().trim().parse().unwrap();
     assert!((1.9..=2.1).contains(&seconds), "{seconds} s of audio");
 }
+
+#[test]
+fn live_h264_with_mp3_or_pcm_audio_is_a_stream_failure_naming_the_codec() {
+    use crate::live_rig::{LiveServer, channel, finish, recording_config};
+    let channels = format!(
+        "[{}]",
+        channel(
+            "mp3",
+            "BASIC",
+            "sk_mp3",
+            &recording_config("odd-audio", 2, 0)
+        )
+    );
+    let mut server = LiveServer::start_binary(&channels, &[]);
+    for (round, (audio, codec)) in [("libmp3lame", "MP3"), ("pcm_s16le", "PCM")]
+        .into_iter()
+        .enumerate()
+    {
+        let publisher = server.publish_with(
+            "sk_mp3",
+            &[
+                "-re",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=30",
+                // The audio starts later, so the recording has begun when it arrives.
+                "-itsoffset",
+                "0.5",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=sample_rate=44100",
+                "-t",
+                "3",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "30",
+                "-c:a",
+                audio,
+                "-ar",
+                "44100",
+            ],
+        );
+        let _ = finish(publisher, LIVE_TIMEOUT);
+        let failures = server.wait_for_events("Stream Failure", round + 1, LIVE_TIMEOUT);
+        let reason = failures.last().unwrap()["detail"]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(reason.contains(codec), "{codec}: {reason}");
+        // A recording, if the first keyframe came before the audio, is not called a success.
+        server.wait_for_events("Session Ended", round + 1, LIVE_TIMEOUT);
+        let started = server.events_named("Recording Start").len();
+        assert_eq!(
+            started,
+            round + 1,
+            "{codec}: the recording started before the audio came"
+        );
+        server.wait_for_events("Recording End Failure", started, LIVE_TIMEOUT);
+        assert!(server.events_named("Recording End").is_empty(), "{codec}");
+    }
+    assert!(server.stop().success());
+}
+
+const LIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
