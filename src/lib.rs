@@ -32,7 +32,7 @@
 //! `tests/integration/architecture.rs`):
 //!
 //! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`error`], [`ids`],
-//!    [`ladder`], [`layout`], [`model`], [`time`]: foundations, most of them pure.
+//!    [`ladder`], [`layout`], [`model`], [`time`], [`timeline`]: foundations, most of them pure.
 //! 2. [`ingest`] (inputs that yield packets), [`storage`] (buckets, the ordered writer, spool).
 //! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
 //!    [`pipeline`] (the decoder, the rungs, the fan-out).
@@ -64,3 +64,4 @@ pub mod recording;
 pub mod storage;
 pub mod thumbnail;
 pub mod time;
+pub mod timeline;

@@ -60,6 +60,22 @@ pub enum MuxError {
         #[source]
         source: ffmpeg::Error,
     },
+    /// libavformat refused a packet.
+    #[error(
+        "MPEG-TS muxer refused a {track} packet at dts {dts_seconds:.3} s, pts {pts_seconds:.3} s \
+         (each stream's timestamps must rise)"
+    )]
+    Packet {
+        /// Which stream it belonged to.
+        track: &'static str,
+        /// Its decode timestamp, in seconds of the input.
+        dts_seconds: f64,
+        /// Its presentation timestamp, in seconds of the input.
+        pts_seconds: f64,
+        /// What libavformat said.
+        #[source]
+        source: ffmpeg::Error,
+    },
 }
 
 fn check(step: &'static str, code: c_int) -> Result<c_int, MuxError> {
@@ -109,6 +125,17 @@ pub enum Track {
     Audio,
     /// The timed ID3 stream.
     Id3,
+}
+
+impl Track {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Video => "video",
+            Self::Audio => "audio",
+            Self::Id3 => "timed metadata",
+        }
+    }
 }
 
 /// Where the muxer's bytes go: whole TS packets, without the SDT and without the PAT and PMT
@@ -403,6 +430,12 @@ impl TsMuxer {
                 self.audio_origin,
             ),
         };
+        let seconds = |ts: Option<i64>| {
+            ts.map_or(f64::NAN, |ts| {
+                ts as f64 * f64::from(time_base.numerator()) / f64::from(time_base.denominator())
+            })
+        };
+        let (dts_seconds, pts_seconds) = (seconds(packet.dts()), seconds(packet.pts()));
         let mut packet = packet.clone();
         let shift =
             |ts: Option<i64>| ts.map(|ts| rescale(ts - origin, time_base) + TIMESTAMP_OFFSET);
@@ -413,9 +446,15 @@ impl TsMuxer {
         packet.set_position(-1);
         packet.set_stream(usize::try_from(self.stream_index(track)).unwrap_or(0));
         // SAFETY: the packet is a valid, owned AVPacket; av_write_frame does not take ownership.
-        check("writing a packet", unsafe {
-            ffi::av_write_frame(self.context, packet.as_mut_ptr())
-        })?;
+        let code = unsafe { ffi::av_write_frame(self.context, packet.as_mut_ptr()) };
+        if code < 0 {
+            return Err(MuxError::Packet {
+                track: track.name(),
+                dts_seconds,
+                pts_seconds,
+                source: ffmpeg::Error::from(code),
+            });
+        }
         Ok(())
     }
 

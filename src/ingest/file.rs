@@ -215,6 +215,7 @@ fn probe(path: &Path, input: &ffmpeg::format::context::Input) -> Result<InputInf
                 parameters: audio.parameters(),
             }),
         declared_duration_ms,
+        timestamp_wrap_us: None,
     })
 }
 

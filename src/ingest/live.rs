@@ -227,6 +227,7 @@ impl LiveInput {
             },
             audio,
             declared_duration_ms: None,
+            timestamp_wrap_us: Some(crate::timeline::RTMP_WRAP_US),
         };
         let mut input = Self {
             messages,

@@ -47,6 +47,9 @@ pub struct InputInfo {
     pub audio: Option<AudioInfo>,
     /// The media duration the container declares, in ms, when it declares one.
     pub declared_duration_ms: Option<i64>,
+    /// After how many µs the input's raw clock wraps (RTMP's 32-bit milliseconds), if it does
+    /// (libavformat already unwraps the clocks of files).
+    pub timestamp_wrap_us: Option<i64>,
 }
 
 /// The input's audio stream.

@@ -110,6 +110,8 @@ pub fn record_file(
             FailureKind::Input,
             format!("{} has no decodable video keyframe", info.source),
         ));
+    } else if stream.discontinuities > 0 {
+        // Re-timed jumps make the container's declared duration meaningless.
     } else if let Some(reason) = truncation(&info, recording.duration_ms()) {
         recording.fail(Failure::new(FailureKind::Input, reason));
     }

@@ -4,6 +4,7 @@
 //!   stream (a file) or several merged ones (live reconnects); the D13 write order.
 //! - [`packet_loop`]: reads each stream to its end through the pipeline into HLS and thumbnails;
 //!   the media timeline.
+//! - [`retime`]: the input's packets put on its [`crate::timeline::Timeline`] (jumps, wraps).
 //! - [`from_file`]: the `record` front end: checks, plan, one stream, outcome.
 //! - [`outcome`]: the errors that prevent a recording and how one ended.
 //! - [`metadata`]: the `recording-*.json` documents (pure).
@@ -12,6 +13,7 @@ pub mod from_file;
 pub mod metadata;
 pub mod outcome;
 pub mod packet_loop;
+pub mod retime;
 pub mod session;
 
 pub use from_file::{RecordOutcome, RecordRequest, record_file, record_file_async};

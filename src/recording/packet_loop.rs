@@ -18,10 +18,12 @@ use crate::hls::rendition::VideoArrival;
 use crate::ingest::{InputInfo, InputPacket, PacketSource};
 use crate::pipeline::thumbnail_tap::ThumbnailTap;
 use crate::pipeline::{Pipeline, PipelineSink, TapReport};
+use crate::recording::retime::Retimer;
 use crate::storage::ArtifactSender;
 use crate::thumbnail::worker::{ThumbnailWorker, ThumbnailWorkerError};
 use crate::thumbnail::{SampledFrame, SamplerStats, ThumbnailSampler, ThumbnailSchedule};
 use crate::time::Clock;
+use crate::timeline::Track;
 
 /// Receives (media seconds done, total media seconds when the input declares them).
 pub type ProgressCallback = Box<dyn FnMut(f64, Option<f64>) + Send>;
@@ -46,6 +48,8 @@ pub struct StreamReport {
     pub duration_ms: u64,
     /// Whether the stream had a video keyframe (without one nothing was recorded).
     pub had_keyframe: bool,
+    /// How many times its timestamps went back or jumped ahead (and were re-timed).
+    pub discontinuities: u32,
 }
 
 /// The media timeline of one stream: first keyframe to the end of the last frame.
@@ -144,6 +148,8 @@ struct StreamState {
     hls: Option<HlsOutput>,
     /// The pts of the latest video packet recorded: where timed metadata goes.
     last_video_pts: Option<i64>,
+    /// Keeps the input's timestamps moving forward.
+    retimer: Retimer,
 }
 
 /// What the pipeline's output goes into: the stream's HLS renditions and the thumbnail thread.
@@ -234,12 +240,17 @@ impl PacketLoop {
             pipeline: None,
             hls: None,
             last_video_pts: None,
+            retimer: Retimer::new(&info),
         };
         let total_seconds = info.declared_duration_ms.map(|ms| ms as f64 / 1000.0);
         let failure = loop {
             let packet = match source.next_packet() {
-                Ok(Some(InputPacket::Video(packet))) => packet,
-                Ok(Some(InputPacket::Audio(packet))) => {
+                Ok(Some(InputPacket::Video(mut packet))) => {
+                    stream.retimer.retime(Track::Video, &mut packet);
+                    packet
+                }
+                Ok(Some(InputPacket::Audio(mut packet))) => {
+                    stream.retimer.retime(Track::Audio, &mut packet);
                     if let Err(failure) = self.push_audio(&mut stream, &packet) {
                         break Some(failure);
                     }
@@ -395,6 +406,7 @@ impl PacketLoop {
         StreamReport {
             duration_ms,
             had_keyframe: stream.timeline.start.is_some(),
+            discontinuities: stream.retimer.discontinuities(),
         }
     }
 

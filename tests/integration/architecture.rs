@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // Pure foundations and the FFI wrappers.
     &[
-        "av", "codecs", "error", "ids", "ladder", "layout", "model", "time",
+        "av", "codecs", "error", "ids", "ladder", "layout", "model", "time", "timeline",
     ],
     // Where packets come from and where objects go.
     &["ingest", "storage"],

@@ -286,3 +286,170 @@ fn live_h264_with_mp3_or_pcm_audio_is_a_stream_failure_naming_the_codec() {
 }
 
 const LIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The first four seconds of the 720p30 sample as FLV tags (video and AAC audio).
+fn sample_tags(dir: &Path) -> Vec<crate::rtmp_client::FlvTag> {
+    let head = crate::live_rig::sample_head(dir, "720p30-gop2s.mp4", 4);
+    let flv = dir.join("head.flv");
+    let os = std::ffi::OsStr::new;
+    ffmpeg(&[
+        os("-i"),
+        head.as_os_str(),
+        os("-c"),
+        os("copy"),
+        flv.as_os_str(),
+    ]);
+    crate::rtmp_client::flv_tags(&flv)
+}
+
+/// Publishes `copies` of `tags` on one connection to `key`, copy `n` with its timestamps moved
+/// by `shifts[n]` ms (wrapping as RTMP's 32-bit clock does).
+fn publish_with_shifts(port: u16, key: &str, tags: &[crate::rtmp_client::FlvTag], shifts: &[u32]) {
+    let mut publisher = crate::rtmp_client::RawPublisher::connect(port, key);
+    for shift in shifts {
+        for tag in tags {
+            assert!(
+                publisher.send(tag, tag.timestamp.wrapping_add(*shift)),
+                "the server kept the connection"
+            );
+        }
+    }
+    publisher.close();
+}
+
+/// The `#EXTINF` durations of a rendition's playlist, in seconds.
+fn extinfs(recording: &Recording, rendition: &str) -> Vec<f64> {
+    let playlist = String::from_utf8(
+        recording.objects()[&format!("media/hls/{rendition}/playlist.m3u8")].clone(),
+    )
+    .unwrap();
+    assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+    playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_file_whose_timestamps_go_back_or_jump_ahead_records_its_media_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = crate::live_rig::sample_head(dir.path(), "720p30-gop2s.mp4", 4);
+    let os = std::ffi::OsStr::new;
+    let ts = dir.path().join("a.ts");
+    ffmpeg(&[
+        os("-i"),
+        head.as_os_str(),
+        os("-c"),
+        os("copy"),
+        ts.as_os_str(),
+    ]);
+    let later = dir.path().join("later.ts");
+    ffmpeg(&[
+        os("-i"),
+        head.as_os_str(),
+        os("-c"),
+        os("copy"),
+        os("-output_ts_offset"),
+        os("3600"),
+        later.as_os_str(),
+    ]);
+    // cat a.ts a.ts later.ts: back to the start after 4 s, then an hour ahead.
+    let once = std::fs::read(&ts).unwrap();
+    let joined = dir.path().join("joined.ts");
+    std::fs::write(
+        &joined,
+        [once.as_slice(), &once, &std::fs::read(&later).unwrap()].concat(),
+    )
+    .unwrap();
+
+    let recording = Recording::make(&dir.path().join("out"), &joined, &[], 0);
+    let said = recording.stderr();
+    assert!(said.contains("timestamps went back"), "{said}");
+    assert!(
+        said.contains("timestamps jumped ahead 3595.967 s"),
+        "{said}"
+    );
+    let ended = recording.json("events/recording-ended.json");
+    let duration = ended["media"]["hls"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (12_000..=12_400).contains(&duration),
+        "12 s of media, not {duration} ms"
+    );
+    for rendition in ["720p30", "480p30", "360p30", "160p30"] {
+        let durations = extinfs(&recording, rendition);
+        let total: f64 = durations.iter().sum();
+        assert!(
+            (total - duration as f64 / 1000.0).abs() < 0.1,
+            "{rendition}: {durations:?}"
+        );
+        assert!(
+            durations.iter().all(|d| *d <= 10.5),
+            "{rendition}: {durations:?}"
+        );
+    }
+    // Everything decodes as one stream.
+    let playlist = recording.dir.join("media/hls/720p30/playlist.m3u8");
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&playlist)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn live_timestamps_that_wrap_go_back_or_jump_ahead_keep_recording() {
+    use crate::live_rig::{LiveServer, channel, recording_config};
+    let dir = tempfile::tempdir().unwrap();
+    let tags = sample_tags(dir.path());
+    let channels = format!(
+        "[{},{}]",
+        channel(
+            "jumps",
+            "BASIC",
+            "sk_jumps",
+            &recording_config("jumps", 2, 0)
+        ),
+        channel(
+            "wraps",
+            "BASIC",
+            "sk_wraps",
+            &recording_config("wraps", 2, 0)
+        )
+    );
+    let mut server = LiveServer::start(&channels, &[]);
+
+    // 4 s as sent, the same 4 s an hour later, then the same 4 s from zero again.
+    publish_with_shifts(server.port, "sk_jumps", &tags, &[0, 3_600_000, 0]);
+    let ended = server.wait_for_events("Recording End", 1, LIVE_TIMEOUT);
+    let detail = &ended[0]["detail"];
+    assert_eq!(detail["channel_name"], "jumps");
+    let duration = detail["recording_duration_ms"].as_u64().unwrap();
+    assert!(
+        (12_000..=12_200).contains(&duration),
+        "12 s of media, not {duration} ms"
+    );
+    let prefix = detail["recording_s3_key_prefix"].as_str().unwrap();
+    let recording = server.recording("jumps", prefix);
+    let durations = extinfs(&recording, "720p30");
+    assert!(durations.iter().all(|d| *d <= 10.5), "{durations:?}");
+    assert!(
+        (durations.iter().sum::<f64>() - duration as f64 / 1000.0).abs() < 0.1,
+        "{durations:?}"
+    );
+
+    // RTMP's 32-bit millisecond clock wraps two seconds in.
+    publish_with_shifts(server.port, "sk_wraps", &tags, &[u32::MAX - 1_999]);
+    let ended = server.wait_for_events("Recording End", 2, LIVE_TIMEOUT);
+    let detail = &ended[1]["detail"];
+    assert_eq!(detail["channel_name"], "wraps");
+    assert_eq!(detail["recording_duration_ms"], 4_000);
+    assert!(server.events_named("Recording End Failure").is_empty());
+    assert!(server.stop().success());
+}

@@ -14,6 +14,7 @@ mod live_rig;
 mod outage;
 mod real_ivs_segments;
 mod record;
+mod rtmp_client;
 mod s3;
 mod sdk;
 mod seaweedfs;
