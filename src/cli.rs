@@ -71,6 +71,12 @@ pub struct ServeArgs {
     /// Seconds without data from a publisher before its session ends.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub starvation_timeout: u64,
+    /// Seconds a connection has from opening to an accepted publish before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub publish_timeout: u64,
+    /// RTMP (and, separately, RTMPS) connections open at once; more are closed as they arrive.
+    #[arg(long, value_name = "COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections: u64,
     /// Where and how objects are stored.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -114,7 +120,11 @@ impl ServeArgs {
             store: crate::storage::Store::new(self.storage.location()),
             writer_policy: self.storage.writer_policy(),
             events_file: self.events.clone(),
-            starvation_timeout: std::time::Duration::from_secs(self.starvation_timeout),
+            connections: crate::live::ConnectionSettings {
+                starvation_timeout: std::time::Duration::from_secs(self.starvation_timeout),
+                publish_timeout: std::time::Duration::from_secs(self.publish_timeout),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            },
             clock: std::sync::Arc::new(crate::time::SystemClock),
             hooks: crate::live::channel_recorder::RecorderHooks::default(),
         })

@@ -28,7 +28,6 @@ pub mod webhook;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -37,7 +36,8 @@ use self::channel_recorder::{RecorderContext, RecorderHooks};
 use self::channels::LiveChannel;
 use self::event_log::{EventLog, EventsFileError};
 use self::registry::{INGEST_APP, IngestRegistry};
-use self::rtmp::{ConnectionSettings, serve_rtmp};
+pub use self::rtmp::ConnectionSettings;
+use self::rtmp::serve_rtmp;
 use self::sessions::SessionRegistry;
 use crate::control::catalog::Catalog;
 use crate::control::state_db::StateError;
@@ -61,8 +61,8 @@ pub struct ServeConfig {
     pub writer_policy: WriterPolicy,
     /// JSON-lines file of events.
     pub events_file: Option<PathBuf>,
-    /// No data for this long ends a session.
-    pub starvation_timeout: Duration,
+    /// Timeouts and the connection cap of the RTMP(S) listeners.
+    pub connections: ConnectionSettings,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Instrumentation for tests (default: none).
@@ -205,9 +205,7 @@ impl LiveServer {
         };
         let registry = Arc::new(IngestRegistry::new(config.catalog, context));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let settings = ConnectionSettings {
-            starvation_timeout: config.starvation_timeout,
-        };
+        let settings = config.connections;
         let mut servers = vec![tokio::spawn(serve_rtmp(
             listeners.rtmp,
             None,

@@ -3,6 +3,11 @@
 //! media messages on. A connection that sends garbage, breaks the handshake, publishes to an
 //! unknown key or goes quiet past the starvation timeout (D20) is closed with a logged reason;
 //! the others carry on.
+//!
+//! What a connection may hold before it publishes is bounded: messages of at most
+//! [`PRE_PUBLISH_MAX_MESSAGE`] bytes (RTMP commands are small), no more than
+//! `max_connections` connections at once, and [`ConnectionSettings::publish_timeout`] to get from
+//! the TCP connection to an accepted publish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +29,13 @@ use crate::ingest::live::{LiveMessage, LiveMetadata};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read buffer size.
 const READ_BUFFER: usize = 64 * 1024;
+/// Read buffer of the handshake (C0+C1 and C2 are 1537 and 1536 bytes).
+const HANDSHAKE_BUFFER: usize = 4 * 1024;
+/// The longest message accepted before a publish: `connect`, `createStream`, `publish` and
+/// their kin are a few hundred bytes.
+pub const PRE_PUBLISH_MAX_MESSAGE: usize = 64 * 1024;
+/// The longest message accepted from a publisher (RTMP's own limit: a 24-bit length).
+const PUBLISH_MAX_MESSAGE: usize = 16 * 1024 * 1024 - 1;
 
 /// Why a connection was closed.
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +47,22 @@ pub enum ConnectionError {
     #[error("the peer closed the connection during the RTMP handshake")]
     ClosedInHandshake,
     /// The handshake timed out.
-    #[error("no RTMP handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())]
-    HandshakeTimeout,
+    #[error("no RTMP handshake within {0} s")]
+    HandshakeTimeout(u64),
     /// The handshake bytes are not RTMP.
     #[error("broken RTMP handshake: {0}")]
     Handshake(String),
     /// The RTMP session could not parse what was sent.
     #[error("invalid RTMP data: {0}")]
     Session(String),
+    /// No publish was accepted in time.
+    #[error("no accepted publish within {0} s of connecting")]
+    NoPublish(u64),
+    /// The RTMP parser failed in a way it should not have (a bug, contained).
+    #[error(
+        "the RTMP parser failed on this connection's data (an internal error; the connection is closed)"
+    )]
+    ParserPanicked,
     /// StopStream disconnected the publisher.
     #[error("StopStream: the stream was stopped through the API")]
     Stopped,
@@ -59,6 +79,10 @@ pub enum ConnectionError {
 pub struct ConnectionSettings {
     /// No data for this long ends the session (D20).
     pub starvation_timeout: Duration,
+    /// A connection without an accepted publish this long after it was opened is closed.
+    pub publish_timeout: Duration,
+    /// Connections open at once (RTMP and RTMPS each); more are closed as they arrive.
+    pub max_connections: usize,
 }
 
 /// Serves RTMP connections from `listener` (RTMPS when `tls` is given) until `shutdown` turns
@@ -71,15 +95,22 @@ pub async fn serve_rtmp(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
+                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                        tracing::warn!(%peer, "refusing the RTMP connection: {} connections are open, the most allowed (--max-connections)", settings.max_connections);
+                        drop(socket);
+                        continue;
+                    };
                     let _ = socket.set_nodelay(true);
                     let registry = Arc::clone(&registry);
                     let shutdown = shutdown.clone();
                     let tls = tls.clone();
                     connections.spawn(async move {
+                        let _permit = permit;
                         match tls {
                             None => run_connection(socket, peer, registry, settings, shutdown).await,
                             Some(acceptor) => {
@@ -146,6 +177,17 @@ async fn stop_requested(publish: Option<&PublishGuard>) {
     }
 }
 
+/// Feeds `bytes` to the RTMP session. A panic in the parser (none is known; the patched chunk
+/// layer and the fuzz tests are there to keep it so) ends this connection only.
+fn handle_input(
+    session: &mut ServerSession,
+    bytes: &[u8],
+) -> Result<Vec<ServerSessionResult>, ConnectionError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.handle_input(bytes)))
+        .map_err(|_| ConnectionError::ParserPanicked)?
+        .map_err(|err| ConnectionError::Session(err.to_string()))
+}
+
 fn error_text(err: &ConnectionError) -> String {
     crate::error::error_chain(err)
 }
@@ -160,39 +202,51 @@ struct Connection<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn run(&mut self) -> Result<(), ConnectionError> {
-        let remaining = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake())
+        let publish_deadline = tokio::time::Instant::now() + self.settings.publish_timeout;
+        let handshake_timeout = HANDSHAKE_TIMEOUT.min(self.settings.publish_timeout);
+        let remaining = tokio::time::timeout(handshake_timeout, self.handshake())
             .await
-            .map_err(|_| ConnectionError::HandshakeTimeout)??;
+            .map_err(|_| ConnectionError::HandshakeTimeout(handshake_timeout.as_secs()))??;
         let (mut session, opening) = ServerSession::new(ServerSessionConfig::new())
             .map_err(|err| ConnectionError::Session(err.to_string()))?;
+        session.set_max_message_length(PRE_PUBLISH_MAX_MESSAGE);
         self.handle(&mut session, opening).await?;
-        let results = session
-            .handle_input(&remaining)
-            .map_err(|err| ConnectionError::Session(err.to_string()))?;
+        let results = handle_input(&mut session, &remaining)?;
         self.handle(&mut session, results).await?;
         let mut buffer = vec![0u8; READ_BUFFER];
         loop {
+            let publishing = self.publish.is_some();
+            let no_publish = ConnectionError::NoPublish(self.settings.publish_timeout.as_secs());
+            let wait = if publishing {
+                self.settings.starvation_timeout
+            } else {
+                publish_deadline.saturating_duration_since(tokio::time::Instant::now())
+            };
             let read = tokio::select! {
-                read = tokio::time::timeout(self.settings.starvation_timeout, self.socket.read(&mut buffer)) => read,
+                read = tokio::time::timeout(wait, self.socket.read(&mut buffer)) => read,
                 _ = self.shutdown.changed() => return Ok(()),
                 () = stop_requested(self.publish.as_ref()) => return Err(ConnectionError::Stopped),
             };
             let count = match read {
-                Err(_) => {
+                Err(_) if publishing => {
                     return Err(ConnectionError::Starved(
                         self.settings.starvation_timeout.as_secs(),
                     ));
                 }
+                Err(_) => return Err(no_publish),
                 Ok(read) => read?,
             };
             if count == 0 {
                 return Ok(());
             }
-            let results = session
-                .handle_input(&buffer[..count])
-                .map_err(|err| ConnectionError::Session(err.to_string()))?;
+            let results = handle_input(&mut session, &buffer[..count])?;
             if !self.handle(&mut session, results).await? {
                 return Ok(());
+            }
+            if !publishing && self.publish.is_some() {
+                session.set_max_message_length(PUBLISH_MAX_MESSAGE);
+            } else if self.publish.is_none() && tokio::time::Instant::now() >= publish_deadline {
+                return Err(no_publish);
             }
         }
     }
@@ -200,7 +254,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// The RTMP handshake; returns the bytes read past its end.
     async fn handshake(&mut self) -> Result<Vec<u8>, ConnectionError> {
         let mut handshake = Handshake::new(PeerType::Server);
-        let mut buffer = vec![0u8; READ_BUFFER];
+        let mut buffer = vec![0u8; HANDSHAKE_BUFFER];
         loop {
             let count = self.socket.read(&mut buffer).await?;
             if count == 0 {

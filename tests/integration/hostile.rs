@@ -453,3 +453,125 @@ fn live_timestamps_that_wrap_go_back_or_jump_ahead_keep_recording() {
     assert!(server.events_named("Recording End Failure").is_empty());
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_audio_message_between_the_chunks_of_a_video_message_is_read() {
+    use crate::live_rig::{LiveServer, channel, recording_config};
+    use crate::rtmp_client::{RawPublisher, message_chunks};
+    let dir = tempfile::tempdir().unwrap();
+    let tags = sample_tags(dir.path());
+    let channels = format!(
+        "[{}]",
+        channel(
+            "mixed",
+            "BASIC",
+            "sk_mixed",
+            &recording_config("mixed", 2, 0)
+        )
+    );
+    let mut server = LiveServer::start_binary(&channels, &[]);
+    let mut publisher = RawPublisher::connect(server.port, "sk_mixed");
+    // A video message of several chunks (the client set 4096-byte chunks) one second in, and the
+    // audio message after it.
+    let video = tags
+        .iter()
+        .position(|t| t.kind == 9 && t.timestamp >= 1000 && t.body.len() > 3 * 4096)
+        .unwrap();
+    let audio = video + tags[video..].iter().position(|t| t.kind == 8).unwrap();
+    for tag in &tags[..video] {
+        assert!(publisher.send(tag, tag.timestamp));
+    }
+    let video_chunks = message_chunks(20, tags[video].timestamp, 9, 1, &tags[video].body, 4096);
+    let audio_chunks = message_chunks(21, tags[audio].timestamp, 8, 1, &tags[audio].body, 4096);
+    assert!(video_chunks.len() > 2);
+    let mut interleaved = video_chunks[0].clone();
+    interleaved.extend(audio_chunks.concat());
+    interleaved.extend(video_chunks[1..].concat());
+    assert!(publisher.write_raw(&interleaved));
+    for (index, tag) in tags.iter().enumerate().skip(video + 1) {
+        if index != audio {
+            assert!(
+                publisher.send(tag, tag.timestamp),
+                "the connection stays open"
+            );
+        }
+    }
+    publisher.close();
+    let ended = server.wait_for_events("Recording End", 1, LIVE_TIMEOUT);
+    let log = server.log();
+    assert_eq!(ended[0]["detail"]["recording_duration_ms"], 4_000, "{log}");
+    assert!(server.events_named("Stream Failure").is_empty());
+    assert!(
+        !log.contains("panicked") && !log.contains("invalid RTMP data"),
+        "{log}"
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn connections_before_publish_are_bounded_in_size_number_and_time() {
+    use crate::live_rig::{LiveServer, channel, recording_config};
+    use crate::rtmp_client::{RawPublisher, closed_by_server, handshake};
+    use std::io::Write;
+    use std::time::Duration;
+    let channels = format!(
+        "[{}]",
+        channel(
+            "bounded",
+            "BASIC",
+            "sk_bounded",
+            &recording_config("bounded", 2, 0)
+        )
+    );
+    let mut server = LiveServer::start_binary(
+        &channels,
+        &["--max-connections", "2", "--publish-timeout", "2"],
+    );
+
+    // A message announced at 1 MB before any publish: refused at its header.
+    let (mut socket, _) = handshake(server.port);
+    let mut header = vec![3_u8, 0, 0, 0];
+    header.extend_from_slice(&1_000_000_u32.to_be_bytes()[1..]);
+    header.extend_from_slice(&[20, 0, 0, 0, 0]);
+    header.extend_from_slice(&[0x02; 100]);
+    socket.write_all(&header).unwrap();
+    assert!(closed_by_server(&mut socket, Duration::from_secs(5)));
+    drop(socket);
+
+    // Two connections that never publish hold both places; a third is closed at once.
+    let (mut first, _) = handshake(server.port);
+    let mut second = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    assert!(
+        closed_by_server(&mut third, Duration::from_secs(1)),
+        "over the cap"
+    );
+    // Both are closed when their two seconds to publish are up; then a publisher gets in.
+    assert!(
+        closed_by_server(&mut first, Duration::from_secs(5)),
+        "no publish in time"
+    );
+    assert!(
+        closed_by_server(&mut second, Duration::from_secs(5)),
+        "no handshake in time"
+    );
+    let publisher = RawPublisher::connect(server.port, "sk_bounded");
+    publisher.close();
+
+    let log = server.log();
+    assert!(
+        log.contains("a message of 1000000 bytes was announced; at most 65536 are allowed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("2 connections are open, the most allowed (--max-connections)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("no accepted publish within 2 s of connecting"),
+        "{log}"
+    );
+    assert!(log.contains("no RTMP handshake within 2 s"), "{log}");
+    assert!(server.stop().success());
+}

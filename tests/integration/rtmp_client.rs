@@ -52,6 +52,89 @@ pub fn flv_tags(path: &Path) -> Vec<FlvTag> {
     tags
 }
 
+/// Opens a TCP connection to the server at `port` and completes the RTMP handshake; returns the
+/// socket and the bytes the server sent past the handshake.
+pub fn handshake(port: u16) -> (TcpStream, Vec<u8>) {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut handshake = Handshake::new(PeerType::Client);
+    socket
+        .write_all(&handshake.generate_outbound_p0_and_p1().unwrap())
+        .unwrap();
+    let mut buffer = [0_u8; 8192];
+    let left_over = loop {
+        let read = socket.read(&mut buffer).unwrap();
+        assert!(
+            read > 0,
+            "the server closed the connection during the handshake"
+        );
+        match handshake.process_bytes(&buffer[..read]).unwrap() {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                socket.write_all(&response_bytes).unwrap();
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                socket.write_all(&response_bytes).unwrap();
+                break remaining_bytes;
+            }
+        }
+    };
+    (socket, left_over)
+}
+
+/// `body` as the chunks of one message on chunk stream `csid` (a type 0 header, then type 3
+/// ones), `chunk_size` bytes of payload each.
+pub fn message_chunks(
+    csid: u8,
+    timestamp: u32,
+    type_id: u8,
+    stream_id: u32,
+    body: &[u8],
+    chunk_size: usize,
+) -> Vec<Vec<u8>> {
+    assert!((2..64).contains(&csid) && timestamp < 0xFF_FFFF);
+    let length = u32::try_from(body.len()).unwrap();
+    body.chunks(chunk_size)
+        .enumerate()
+        .map(|(index, part)| {
+            let mut chunk = if index == 0 {
+                let mut header = vec![csid];
+                header.extend_from_slice(&timestamp.to_be_bytes()[1..]);
+                header.extend_from_slice(&length.to_be_bytes()[1..]);
+                header.push(type_id);
+                header.extend_from_slice(&stream_id.to_le_bytes());
+                header
+            } else {
+                vec![0xC0 | csid]
+            };
+            chunk.extend_from_slice(part);
+            chunk
+        })
+        .collect()
+}
+
+/// Whether the server closes `socket` within `within` (reads until EOF or an error).
+pub fn closed_by_server(socket: &mut TcpStream, within: Duration) -> bool {
+    socket.set_read_timeout(Some(within)).unwrap();
+    let mut sink = [0_u8; 4096];
+    loop {
+        match socket.read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err) => {
+                return !matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
 /// A publishing connection.
 pub struct RawPublisher {
     socket: TcpStream,
@@ -61,34 +144,8 @@ pub struct RawPublisher {
 impl RawPublisher {
     /// Connects to `rtmp://127.0.0.1:port/app/key` and publishes; panics unless accepted.
     pub fn connect(port: u16, key: &str) -> Self {
-        let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        let mut handshake = Handshake::new(PeerType::Client);
-        socket
-            .write_all(&handshake.generate_outbound_p0_and_p1().unwrap())
-            .unwrap();
+        let (socket, left_over) = handshake(port);
         let mut buffer = [0_u8; 8192];
-        let left_over = loop {
-            let read = socket.read(&mut buffer).unwrap();
-            assert!(
-                read > 0,
-                "the server closed the connection during the handshake"
-            );
-            match handshake.process_bytes(&buffer[..read]).unwrap() {
-                HandshakeProcessResult::InProgress { response_bytes } => {
-                    socket.write_all(&response_bytes).unwrap();
-                }
-                HandshakeProcessResult::Completed {
-                    response_bytes,
-                    remaining_bytes,
-                } => {
-                    socket.write_all(&response_bytes).unwrap();
-                    break remaining_bytes;
-                }
-            }
-        };
         let (session, _) = ClientSession::new(ClientSessionConfig::new()).unwrap();
         let mut publisher = Self { socket, session };
         let request = publisher
@@ -156,6 +213,11 @@ impl RawPublisher {
     /// Writes `bytes` as they are. `false` once the server has closed the connection.
     pub fn write_raw(&mut self, bytes: &[u8]) -> bool {
         self.socket.write_all(bytes).is_ok()
+    }
+
+    /// The socket, for writing bytes of the test's own making.
+    pub fn socket(&mut self) -> &mut TcpStream {
+        &mut self.socket
     }
 
     /// Closes the connection, as a publisher that stops does.
