@@ -28,7 +28,7 @@ pub enum Command {
     /// Upload what a recording left in its spool when the store stayed unreachable.
     FlushSpool(FlushSpoolArgs),
     /// Be the RTMP ingest: record every publisher live, as IVS does.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 /// `ivs-recorder serve`.

@@ -215,11 +215,6 @@ impl RawPublisher {
         self.socket.write_all(bytes).is_ok()
     }
 
-    /// The socket, for writing bytes of the test's own making.
-    pub fn socket(&mut self) -> &mut TcpStream {
-        &mut self.socket
-    }
-
     /// Closes the connection, as a publisher that stops does.
     pub fn close(self) {
         let _ = self.socket.shutdown(std::net::Shutdown::Both);
