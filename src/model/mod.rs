@@ -16,3 +16,4 @@ pub use recording_configuration::{
     ThumbnailConfiguration, ThumbnailRecordingMode, ThumbnailStorage,
 };
 pub use validation::ValidationError;
+pub(crate) use validation::{abbreviated, check_bucket_name};

@@ -65,13 +65,29 @@ pub(crate) fn check_resource_name(field: &str, name: &str) -> Result<(), Validat
     Ok(())
 }
 
+/// `text` for a message: quoted, and cut after 64 characters with its length said (a name sent
+/// to be hostile is not echoed whole).
+pub(crate) fn abbreviated(text: &str) -> String {
+    const SHOWN: usize = 64;
+    let length = text.chars().count();
+    if length <= SHOWN {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(SHOWN).collect();
+        format!("{head:?}… ({length} characters)")
+    }
+}
+
 /// S3 bucket names as the IVS model accepts them: 3..63 characters of `[a-z0-9-.]`.
 pub(crate) fn check_bucket_name(field: &str, bucket: &str) -> Result<(), ValidationError> {
     let length = bucket.chars().count();
     if !(3..=63).contains(&length) {
         return Err(ValidationError::new(
             field,
-            format!("must be 3 to 63 characters long, got {length} ({bucket:?})"),
+            format!(
+                "must be 3 to 63 characters long, got {length} ({})",
+                abbreviated(bucket)
+            ),
         ));
     }
     if let Some(bad) = bucket
@@ -80,7 +96,10 @@ pub(crate) fn check_bucket_name(field: &str, bucket: &str) -> Result<(), Validat
     {
         return Err(ValidationError::new(
             field,
-            format!("must match [a-z0-9-.]+, got {bucket:?} (character {bad:?} is not allowed)"),
+            format!(
+                "must match [a-z0-9-.]+, got {} (character {bad:?} is not allowed)",
+                abbreviated(bucket)
+            ),
         ));
     }
     Ok(())

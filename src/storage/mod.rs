@@ -394,7 +394,8 @@ pub async fn flush_spool(
         let artifact = spool.load(entry).map_err(spool_error)?;
         bucket.put(&artifact).await?;
         spool.remove(entry).map_err(spool_error)?;
-        bytes += entry.size;
+        // What was written, whatever the manifest says the size was.
+        bytes += artifact.bytes.len() as u64;
     }
     spool.delete().map_err(spool_error)?;
     Ok((entries.len(), bytes))

@@ -12,6 +12,38 @@ use serde::{Deserialize, Serialize};
 
 use super::Artifact;
 
+/// The longest object key S3 accepts, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// Whether `key` is an object key that stays inside its bucket: relative, at most 1024 bytes,
+/// without empty, `.` or `..` segments, backslashes or control characters.
+fn check_key(key: &str) -> Result<(), String> {
+    let shown = crate::model::abbreviated(key);
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "object key {shown} must be 1 to {MAX_KEY_BYTES} bytes long"
+        ));
+    }
+    if key.contains('\\') || key.chars().any(char::is_control) {
+        return Err(format!(
+            "object key {shown} has a backslash or a control character"
+        ));
+    }
+    if key
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(format!(
+            "object key {shown} has an empty, `.` or `..` segment (it could leave the bucket)"
+        ));
+    }
+    Ok(())
+}
+
 /// One spooled object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpoolEntry {
@@ -62,13 +94,38 @@ impl Spool {
         })
     }
 
-    /// Opens an existing spool: its bucket and the entries still to upload, in order.
+    /// Opens an existing spool: its bucket and the entries still to upload, in order. What
+    /// `spool.json` and the manifest say is checked as a configuration would be: a bucket that is
+    /// not a valid bucket name or a key that could leave the bucket is refused, naming the file.
     pub fn open(dir: &Path) -> io::Result<(Self, String, Vec<SpoolEntry>)> {
-        let info: SpoolInfo =
-            serde_json::from_slice(&fs::read(dir.join("spool.json"))?).map_err(io::Error::other)?;
+        let info_path = dir.join("spool.json");
+        let info: SpoolInfo = serde_json::from_slice(&fs::read(&info_path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("cannot read {}: {err}", info_path.display()),
+            )
+        })?)
+        .map_err(|err| {
+            invalid(format!(
+                "{} is not a spool description: {err}",
+                info_path.display()
+            ))
+        })?;
+        crate::model::check_bucket_name("its bucket", &info.bucket)
+            .map_err(|err| invalid(format!("{}: {err}", info_path.display())))?;
+        let manifest_path = dir.join("manifest.jsonl");
+        let manifest = File::open(&manifest_path).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("cannot read {}: {err}", manifest_path.display()),
+            )
+        })?;
         let mut entries = Vec::new();
-        for line in io::BufReader::new(File::open(dir.join("manifest.jsonl"))?).lines() {
-            let entry: SpoolEntry = serde_json::from_str(&line?).map_err(io::Error::other)?;
+        for (number, line) in io::BufReader::new(manifest).lines().enumerate() {
+            let at = || format!("{} line {}", manifest_path.display(), number + 1);
+            let entry: SpoolEntry = serde_json::from_str(&line?)
+                .map_err(|err| invalid(format!("{}: not a spool entry: {err}", at())))?;
+            check_key(&entry.key).map_err(|why| invalid(format!("{}: {why}", at())))?;
             if dir.join(format!("{}.bin", entry.seq)).exists() {
                 entries.push(entry);
             }
@@ -144,6 +201,61 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_that_could_leave_the_bucket_are_refused() {
+        for good in [
+            "ivs/v1/1/c/2026/1/2/3/4/abc/media/hls/720p30/0.ts",
+            "a",
+            "a/b.c/d..e",
+        ] {
+            assert_eq!(check_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a//b",
+            "a/../../b",
+            "../x",
+            "./x",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            check_key(&"k".repeat(1025))
+                .unwrap_err()
+                .contains("(1025 characters)")
+        );
+    }
+
+    #[test]
+    fn a_spool_naming_a_bucket_outside_the_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::create(dir.path(), "good-bucket", 1 << 20).unwrap();
+        drop(spool);
+        fs::write(dir.path().join("spool.json"), r#"{"bucket":"../../x"}"#).unwrap();
+        let err = Spool::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("spool.json: its bucket must match [a-z0-9-.]+, got \"../../x\""),
+            "{err}"
+        );
+        fs::write(dir.path().join("spool.json"), r#"{"bucket":"good-bucket"}"#).unwrap();
+        fs::write(
+            dir.path().join("manifest.jsonl"),
+            r#"{"seq":0,"key":"../../../tmp/escaped","content_type":"video/MP2T","size":1}"#,
+        )
+        .unwrap();
+        let err = Spool::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("manifest.jsonl line 1: object key"), "{err}");
+        fs::write(dir.path().join("manifest.jsonl"), "not json\n").unwrap();
+        let err = Spool::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("manifest.jsonl line 1: not a spool entry"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn keeps_order_and_resumes_after_partial_upload() {

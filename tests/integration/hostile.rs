@@ -575,3 +575,53 @@ fn connections_before_publish_are_bounded_in_size_number_and_time() {
     assert!(log.contains("no RTMP handshake within 2 s"), "{log}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn flush_spool_refuses_a_spool_that_would_write_outside_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("spool.json"), r#"{"bucket":"../../x"}"#).unwrap();
+    std::fs::write(
+        spool.join("manifest.jsonl"),
+        "{\"seq\":0,\"key\":\"escaped.txt\",\"content_type\":\"text/plain\",\"size\":5}\n",
+    )
+    .unwrap();
+    std::fs::write(spool.join("0.bin"), b"owned").unwrap();
+    let store = dir.path().join("a/b/store");
+    let output = crate::util::run(&[
+        "flush-spool",
+        spool.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("spool.json: its bucket must match [a-z0-9-.]+, got \"../../x\""),
+        "{said}"
+    );
+    assert!(!dir.path().join("a/x").exists() && !dir.path().join("x").exists());
+    assert!(spool.join("0.bin").exists(), "the spool is kept");
+
+    // A valid spool reports the bytes it wrote, not what its manifest claims.
+    std::fs::write(spool.join("spool.json"), r#"{"bucket":"fine-bucket"}"#).unwrap();
+    std::fs::write(
+        spool.join("manifest.jsonl"),
+        "{\"seq\":0,\"key\":\"ivs/v1/x/escaped.txt\",\"content_type\":\"text/plain\",\"size\":999999}\n",
+    )
+    .unwrap();
+    let output = crate::util::run(&[
+        "flush-spool",
+        spool.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("uploaded 1 object(s), 5 bytes"), "{said}");
+    assert_eq!(
+        std::fs::read(store.join("fine-bucket/ivs/v1/x/escaped.txt")).unwrap(),
+        b"owned"
+    );
+}
