@@ -1,6 +1,7 @@
 //! A media file as input: opened with libavformat, read packet by packet, optionally paced to
 //! real time as a live publisher would send it.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,23 @@ pub enum InputError {
         /// What is wrong with it.
         why: String,
     },
+    /// Nothing in the file can start a recording: no video keyframe before its end.
+    #[error("{} has no video keyframe in its first {packets} packets: there is nothing to record", path.display())]
+    NoKeyframe {
+        /// The path given.
+        path: PathBuf,
+        /// The packets read looking for one.
+        packets: usize,
+    },
+    /// Reading failed before the first video keyframe: nothing could be recorded.
+    #[error("reading {} failed before its first video keyframe (a file that needs seeking, e.g. an MP4 with its index at the end, cannot be read from a pipe)", path.display())]
+    ReadBeforeKeyframe {
+        /// The path given.
+        path: PathBuf,
+        /// What libavformat said.
+        #[source]
+        source: ffmpeg::Error,
+    },
     /// Reading failed part-way.
     #[error("reading {} failed at {at_seconds:.3} s of media", path.display())]
     Read {
@@ -61,7 +79,12 @@ pub struct FileInput {
     info: InputInfo,
     pacer: Option<Pacer>,
     last_pts_seconds: f64,
+    /// Packets read by [`FileInput::prime`], handed out first.
+    ahead: VecDeque<InputPacket>,
 }
+
+/// Packets [`FileInput::prime`] reads at most looking for the first keyframe.
+const PRIME_MAX_PACKETS: usize = 10_000;
 
 impl std::fmt::Debug for FileInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +115,34 @@ impl FileInput {
             info,
             pacer: realtime.then(Pacer::default),
             last_pts_seconds: 0.0,
+            ahead: VecDeque::new(),
+        })
+    }
+
+    /// Reads ahead to the first video keyframe, so a file that cannot start a recording is found
+    /// before anything is written. The packets read are handed out again by `next_packet`.
+    pub fn prime(&mut self) -> Result<(), InputError> {
+        while self.ahead.len() < PRIME_MAX_PACKETS {
+            let packet = match self.read_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => break,
+                Err(InputError::Read { source, .. }) => {
+                    return Err(InputError::ReadBeforeKeyframe {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+                Err(other) => return Err(other),
+            };
+            let is_keyframe = matches!(&packet, InputPacket::Video(video) if video.is_key());
+            self.ahead.push_back(packet);
+            if is_keyframe {
+                return Ok(());
+            }
+        }
+        Err(InputError::NoKeyframe {
+            path: self.path.clone(),
+            packets: self.ahead.len(),
         })
     }
 
@@ -113,6 +164,14 @@ impl FileInput {
 
     /// The next video or audio packet, `None` at the end of the file.
     pub fn next_packet(&mut self) -> Result<Option<InputPacket>, InputError> {
+        match self.ahead.pop_front() {
+            Some(packet) => Ok(Some(packet)),
+            None => self.read_packet(),
+        }
+    }
+
+    /// The next packet from the file itself.
+    fn read_packet(&mut self) -> Result<Option<InputPacket>, InputError> {
         loop {
             let mut packet = ffmpeg::Packet::empty();
             match packet.read(&mut self.input) {

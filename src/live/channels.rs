@@ -16,7 +16,7 @@ use crate::control::state_db::StateError;
 use crate::ids::{DEFAULT_ACCOUNT_ID, DEFAULT_CHANNEL_ID, random_alphanumeric};
 use crate::model::{
     Channel, ChannelType, CreateRecordingConfigurationRequest, DEFAULT_BUCKET, Preset,
-    RecordingConfiguration, ValidationError,
+    RECORDING_CONFIGURATION_OBJECT_FIELDS, RecordingConfiguration, ValidationError, expect_objects,
 };
 
 /// One channel as the `--channels` file lists it.
@@ -57,6 +57,18 @@ pub fn new_stream_key(region: &str) -> String {
 
 /// The channels of a `--channels` file's text, in `region`.
 pub fn parse_channels(json: &str, region: &str) -> Result<Vec<LiveChannel>, ValidationError> {
+    if let Ok(serde_json::Value::Array(entries)) = serde_json::from_str::<serde_json::Value>(json) {
+        for (n, entry) in entries.iter().enumerate() {
+            expect_objects(entry, &[""], &format!("[{n}]"))?;
+            if let Some(recording) = entry.get("recordingConfiguration") {
+                expect_objects(
+                    recording,
+                    &RECORDING_CONFIGURATION_OBJECT_FIELDS,
+                    &format!("[{n}].recordingConfiguration"),
+                )?;
+            }
+        }
+    }
     let deserializer = &mut serde_json::Deserializer::from_str(json);
     let entries: Vec<ChannelEntry> =
         serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -88,10 +100,14 @@ pub fn parse_channels(json: &str, region: &str) -> Result<Vec<LiveChannel>, Vali
         )
         .map_err(|err| ValidationError::new(at(&err.field), err.rule))?;
         let stream_key = entry.stream_key.unwrap_or_else(|| new_stream_key(region));
-        if stream_key.is_empty() || !stream_key.chars().all(|c| c.is_ascii_graphic()) {
+        if stream_key.is_empty()
+            || !stream_key
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '?' | '#'))
+        {
             return Err(ValidationError::new(
                 at("streamKey"),
-                "must be printable ASCII without spaces",
+                "must be printable ASCII without spaces, `/`, `?` or `#` (the last part of an rtmp:// URL)",
             ));
         }
         if !keys.insert(stream_key.clone()) {
@@ -252,6 +268,19 @@ mod tests {
         );
         let err =
             parse_channels(r#"[{"streamKey":"k"},{"streamKey":"k"}]"#, "us-west-2").unwrap_err();
+        let slash = parse_channels(r#"[{"streamKey":"sk/extra"}]"#, "us-west-2").unwrap_err();
+        assert_eq!(slash.field, "[0].streamKey");
+        let array = parse_channels(r#"[["studio", "BASIC"]]"#, "us-west-2").unwrap_err();
+        assert_eq!(array.to_string(), "[0] must be a JSON object, got an array");
+        let nested = parse_channels(
+            r#"[{"recordingConfiguration":{"destinationConfiguration":[{"bucketName":"abc"}]}}]"#,
+            "us-west-2",
+        )
+        .unwrap_err();
+        assert_eq!(
+            nested.to_string(),
+            "[0].recordingConfiguration.destinationConfiguration must be a JSON object, got an array"
+        );
         assert_eq!(err.to_string(), "[1].streamKey is used by another channel");
         let err = parse_channels(r#"[{"type":"HUGE"}]"#, "us-west-2").unwrap_err();
         assert!(

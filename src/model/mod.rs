@@ -9,6 +9,7 @@ mod recording_configuration;
 mod validation;
 
 pub use channel::{Channel, ChannelType, LatencyMode, Preset};
+pub(crate) use recording_configuration::OBJECT_FIELDS as RECORDING_CONFIGURATION_OBJECT_FIELDS;
 pub use recording_configuration::{
     CreateRecordingConfigurationRequest, DEFAULT_BUCKET, DEFAULT_THUMBNAIL_INTERVAL_SECONDS,
     DestinationConfiguration, RecordingConfiguration, RecordingConfigurationState,
@@ -16,4 +17,4 @@ pub use recording_configuration::{
     ThumbnailConfiguration, ThumbnailRecordingMode, ThumbnailStorage,
 };
 pub use validation::ValidationError;
-pub(crate) use validation::{abbreviated, check_bucket_name};
+pub(crate) use validation::{abbreviated, check_bucket_name, expect_objects};

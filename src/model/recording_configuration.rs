@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validation::{
     ValidationError, check_bucket_name, check_range, check_resource_name, check_tags,
+    expect_objects,
 };
 
 /// Bucket used when no configuration file is given.
@@ -223,6 +224,16 @@ pub enum ThumbnailStorage {
     Latest,
 }
 
+/// The fields of a CreateRecordingConfiguration body that are JSON objects (structs), which
+/// serde would also read from arrays.
+pub(crate) const OBJECT_FIELDS: [&str; 5] = [
+    "",
+    "destinationConfiguration",
+    "destinationConfiguration.s3",
+    "thumbnailConfiguration",
+    "renditionConfiguration",
+];
+
 impl CreateRecordingConfigurationRequest {
     /// A request for the bucket alone, every other member left to its default.
     pub fn for_bucket(bucket: &str) -> Self {
@@ -238,6 +249,9 @@ impl CreateRecordingConfigurationRequest {
 
     /// Parses a JSON body, naming the member at fault when it does not fit the shape.
     pub fn from_json(json: &str) -> Result<Self, ValidationError> {
+        if let Ok(document) = serde_json::from_str::<serde_json::Value>(json) {
+            expect_objects(&document, &OBJECT_FIELDS, "")?;
+        }
         let deserializer = &mut serde_json::Deserializer::from_str(json);
         serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();
@@ -402,6 +416,14 @@ mod tests {
             (
                 r#"{"destinationConfiguration":{}}"#,
                 "destinationConfiguration.s3 is required",
+            ),
+            (
+                r#"[{"s3":{"bucketName":"abc"}}]"#,
+                "body must be a JSON object, got an array",
+            ),
+            (
+                r#"{"destinationConfiguration":{"s3":["abc"]}}"#,
+                "destinationConfiguration.s3 must be a JSON object, got an array",
             ),
             (
                 r#"{"destinationConfiguration":{"s3":{"bucketName":"No"}}}"#,

@@ -65,6 +65,43 @@ pub(crate) fn check_resource_name(field: &str, name: &str) -> Result<(), Validat
     Ok(())
 }
 
+/// Checks that the JSON at each of `paths` (dot-separated; `""` is the document itself) is an
+/// object when present: serde would otherwise read a struct from an array, by position.
+pub(crate) fn expect_objects(
+    document: &serde_json::Value,
+    paths: &[&str],
+    field_prefix: &str,
+) -> Result<(), ValidationError> {
+    for path in paths {
+        let mut value = Some(document);
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            value = value.and_then(|v| v.get(part));
+        }
+        match value {
+            None | Some(serde_json::Value::Object(_) | serde_json::Value::Null) => {}
+            Some(other) => {
+                let kind = match other {
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Number(_) => "a number",
+                    _ => "a boolean",
+                };
+                let field = match (field_prefix, *path) {
+                    ("", "") => "body".to_owned(),
+                    (prefix, "") => prefix.to_owned(),
+                    ("", path) => path.to_owned(),
+                    (prefix, path) => format!("{prefix}.{path}"),
+                };
+                return Err(ValidationError::new(
+                    field,
+                    format!("must be a JSON object, got {kind}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `text` for a message: quoted, and cut after 64 characters with its length said (a name sent
 /// to be hostile is not echoed whole).
 pub(crate) fn abbreviated(text: &str) -> String {

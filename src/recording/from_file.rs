@@ -90,6 +90,9 @@ pub fn record_file(
     // A bucket that is missing or refuses our credentials is found before any media work.
     request.bucket.check_blocking(runtime)?;
     let mut input = FileInput::open(&request.input, request.realtime)?;
+    // A file that cannot start a recording (no keyframe, unreadable from the start) is refused
+    // before anything is written.
+    input.prime()?;
     let info = input.info().clone();
     let target = RecordingTarget {
         channel: request.channel,
@@ -112,7 +115,7 @@ pub fn record_file(
         ));
     } else if stream.discontinuities > 0 {
         // Re-timed jumps make the container's declared duration meaningless.
-    } else if let Some(reason) = truncation(&info, recording.duration_ms()) {
+    } else if let Some(reason) = truncation(&info, recording.duration_ms() + stream.lead_in_ms) {
         recording.fail(Failure::new(FailureKind::Input, reason));
     }
     let closed = recording.finish()?;
@@ -140,7 +143,8 @@ pub async fn record_file_async(request: RecordRequest) -> Result<RecordOutcome, 
     }
 }
 
-/// A file whose media stops well short of the duration its container declares was cut off.
+/// A file whose media (recorded, plus what came before its first keyframe) stops well short of
+/// the duration its container declares was cut off.
 fn truncation(info: &InputInfo, duration_ms: u64) -> Option<String> {
     let declared = u64::try_from(info.declared_duration_ms?).ok()?;
     let tolerance = (declared / 50).max(1000);

@@ -50,10 +50,14 @@ pub struct StreamReport {
     pub had_keyframe: bool,
     /// How many times its timestamps went back or jumped ahead (and were re-timed).
     pub discontinuities: u32,
+    /// Media before the first keyframe, in ms (not recordable: the input starts mid-GOP).
+    pub lead_in_ms: u64,
 }
 
 /// The media timeline of one stream: first keyframe to the end of the last frame.
 struct Timeline {
+    /// The first video timestamp read, keyframe or not.
+    first_seen: Option<i64>,
     start: Option<i64>,
     end: i64,
     frame_ticks: i64,
@@ -65,6 +69,7 @@ impl Timeline {
         let frame_ticks =
             (tb.denominator as f64 / (tb.numerator as f64 * info.video.frame_rate)).round() as i64;
         Self {
+            first_seen: None,
             start: None,
             end: 0,
             frame_ticks: frame_ticks.max(1),
@@ -76,6 +81,7 @@ impl Timeline {
         let Some(pts) = packet.pts().or(packet.dts()) else {
             return self.start.is_some();
         };
+        self.first_seen.get_or_insert(pts);
         if self.start.is_none() {
             if !packet.is_key() {
                 return false;
@@ -94,6 +100,14 @@ impl Timeline {
 
     fn duration_ticks(&self) -> i64 {
         self.start.map_or(0, |start| self.end - start)
+    }
+
+    /// Media before the first keyframe, which cannot be recorded (an input that starts mid-GOP).
+    fn lead_in_ticks(&self) -> i64 {
+        match (self.first_seen, self.start) {
+            (Some(first), Some(start)) => (start - first).max(0),
+            _ => 0,
+        }
     }
 }
 
@@ -407,6 +421,12 @@ impl PacketLoop {
             duration_ms,
             had_keyframe: stream.timeline.start.is_some(),
             discontinuities: stream.retimer.discontinuities(),
+            lead_in_ms: u64::try_from(
+                info.video
+                    .time_base
+                    .ticks_to_millis(stream.timeline.lead_in_ticks()),
+            )
+            .unwrap_or(0),
         }
     }
 

@@ -625,3 +625,117 @@ fn flush_spool_refuses_a_spool_that_would_write_outside_the_store() {
         b"owned"
     );
 }
+
+#[test]
+fn outcomes_say_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = crate::live_rig::sample_head(dir.path(), "720p30-gop2s.mp4", 4);
+    let os = std::ffi::OsStr::new;
+
+    // A TS cut mid-GOP records from its first keyframe and is not called truncated.
+    let ts = dir.path().join("whole.ts");
+    ffmpeg(&[
+        os("-i"),
+        head.as_os_str(),
+        os("-c"),
+        os("copy"),
+        ts.as_os_str(),
+    ]);
+    let bytes = std::fs::read(&ts).unwrap();
+    let cut = bytes.len() / 188 * 3 / 10 * 188;
+    let mid_gop = dir.path().join("mid-gop.ts");
+    std::fs::write(&mid_gop, &bytes[cut..]).unwrap();
+    let recording = Recording::make(
+        &dir.path().join("mid-gop"),
+        &mid_gop,
+        &["--channel-type", "BASIC"],
+        0,
+    );
+    let ended = recording.json("events/recording-ended.json");
+    let duration = ended["media"]["hls"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (1_900..=2_100).contains(&duration),
+        "from the keyframe at 2 s: {duration} ms"
+    );
+
+    // An MP4 with its index at the end, fed through a FIFO, cannot start: nothing is written.
+    let moov_last = dir.path().join("moov-last.mp4");
+    ffmpeg(&[
+        os("-i"),
+        head.as_os_str(),
+        os("-c"),
+        os("copy"),
+        moov_last.as_os_str(),
+    ]);
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let feeder = {
+        let (source, fifo) = (moov_last.clone(), fifo.clone());
+        std::thread::spawn(move || {
+            let _ = std::fs::write(&fifo, std::fs::read(source).unwrap());
+        })
+    };
+    let store = dir.path().join("fifo-store");
+    let output = crate::util::run(&[
+        "record",
+        fifo.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("failed before its first video keyframe"),
+        "{said}"
+    );
+    assert!(
+        crate::util::files_under(&store)
+            .iter()
+            .all(|f| !f.contains("events/")),
+        "nothing written"
+    );
+    let _ = feeder.join();
+
+    // A recording configuration that is a JSON array is refused.
+    let config = crate::util::config_file(dir.path(), r#"[{"s3":{"bucketName":"abc"}}]"#);
+    let output = crate::util::run(&[
+        "record",
+        ts.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("body must be a JSON object, got an array"),
+        "{said}"
+    );
+
+    // A stream key that cannot be the last part of an rtmp:// URL is refused.
+    let channels = crate::util::config_file(dir.path(), r#"[{"name":"a","streamKey":"sk/b"}]"#);
+    let output = crate::util::run(&[
+        "serve",
+        "--channels",
+        channels.to_str().unwrap(),
+        "--rtmp-listen",
+        "127.0.0.1:0",
+        "--api-listen",
+        "127.0.0.1:0",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("[0].streamKey must be printable ASCII without spaces, `/`"),
+        "{said}"
+    );
+}
