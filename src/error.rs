@@ -8,8 +8,12 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        // Many errors (object_store's, reqwest's) already print their cause: say it once.
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         source = cause.source();
     }
     text
@@ -100,6 +104,16 @@ mod tests {
         assert_eq!(error_chain(&err), "outer: inner");
         let failure = Failure::from_error(FailureKind::Store, &err);
         assert_eq!(failure.to_string(), "store failure: outer: inner");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot use the bucket: {0}")]
+    struct Repeating(#[source] Outer);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let err = Repeating(Outer(std::io::Error::other("inner")));
+        assert_eq!(error_chain(&err), "cannot use the bucket: outer: inner");
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(err.as_ref()));
             ExitCode::from(1)
         }
     }
@@ -154,14 +154,14 @@ fn record(args: &RecordArgs) -> ExitCode {
     let (channel, configuration) = match args.channel_and_configuration() {
         Ok(setup) => setup,
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
             return ExitCode::from(2);
         }
     };
     match run_record(args, channel, configuration) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(err.as_ref()));
             ExitCode::from(1)
         }
     }
@@ -197,7 +197,7 @@ fn run_record(
     let outcome = match record_file(request, runtime.handle()) {
         Ok(outcome) => outcome,
         Err(err @ RecordError::Validation(_)) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
             return Ok(ExitCode::from(2));
         }
         Err(err) => return Err(err.into()),
@@ -251,7 +251,7 @@ fn flush_spool(args: &FlushSpoolArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", ivs_recorder::error::error_chain(err.as_ref()));
             ExitCode::from(1)
         }
     }

@@ -35,12 +35,12 @@ const STARVING_AFTER: Duration = Duration::from_secs(2);
 /// Why a publish was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// The URL's application is not `app`.
-    #[error("unknown application {0:?}: ingest URLs are rtmp://<host>:<port>/app/<streamKey>")]
+    /// The URL's application is not `app` (shown abbreviated).
+    #[error("unknown application {0}: ingest URLs are rtmp://<host>:<port>/app/<streamKey>")]
     UnknownApp(String),
-    /// No channel has this key.
-    #[error("unknown stream key")]
-    UnknownKey,
+    /// No channel has this key (shown redacted, see [`redacted_key`]).
+    #[error("unknown stream key {0}")]
+    UnknownKey(String),
     /// The channel already has a publisher.
     #[error("channel {channel} is already live (stream {stream_id})")]
     AlreadyLive {
@@ -52,6 +52,17 @@ pub enum Refusal {
     /// The channel's recorder has stopped (the server is shutting down).
     #[error("the server is shutting down")]
     ShuttingDown,
+}
+
+/// A stream key as logs may show it: its last four characters and its length, enough to tell
+/// which of your keys a refused publisher used without writing the secret down.
+pub fn redacted_key(key: &str) -> String {
+    let length = key.chars().count();
+    if length < 12 {
+        return format!("of {length} characters");
+    }
+    let tail: String = key.chars().skip(length - 4).collect();
+    format!("…{tail} ({length} characters)")
 }
 
 /// `health` of a live stream.
@@ -200,7 +211,7 @@ impl IngestRegistry {
         stream_key: &str,
     ) -> Result<PublishGuard, Refusal> {
         if app != INGEST_APP {
-            return Err(Refusal::UnknownApp(app.to_owned()));
+            return Err(Refusal::UnknownApp(crate::model::abbreviated(app)));
         }
         // Lock order, everywhere: the channels, then the catalog.
         let mut channels = self.lock();
@@ -210,7 +221,7 @@ impl IngestRegistry {
         let live = self
             .catalog
             .read(|txn| resolve(txn, stream_key))
-            .ok_or(Refusal::UnknownKey)?;
+            .ok_or_else(|| Refusal::UnknownKey(redacted_key(stream_key)))?;
         let runtime = channels.entry(live.channel.arn.clone()).or_default();
         if let Some(stream) = &runtime.live {
             return Err(Refusal::AlreadyLive {
@@ -372,5 +383,21 @@ impl PublishGuard {
 impl Drop for PublishGuard {
     fn drop(&mut self) {
         self.registry.end_publish(&self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_keys_are_logged_redacted() {
+        let key = "sk_us-west-2_abcdefghijklmnopqrstuvwxyzAB12";
+        assert_eq!(redacted_key(key), "…AB12 (43 characters)");
+        assert_eq!(redacted_key("short"), "of 5 characters");
+        assert_eq!(
+            Refusal::UnknownKey(redacted_key(key)).to_string(),
+            "unknown stream key …AB12 (43 characters)"
+        );
     }
 }

@@ -44,6 +44,16 @@ pub enum StorageError {
         #[source]
         source: Box<object_store::Error>,
     },
+    /// S3 was asked for without any credentials to sign with.
+    #[error(
+        "no credentials for {location}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or \
+         AWS_WEB_IDENTITY_TOKEN_FILE, or ECS's AWS_CONTAINER_CREDENTIALS_RELATIVE_URI); the EC2 \
+         instance metadata service is only asked with AWS_EC2_METADATA_DISABLED=false"
+    )]
+    NoCredentials {
+        /// Where the store is.
+        location: String,
+    },
     /// An object could not be written.
     #[error("cannot write object {key} to {location}")]
     Put {
@@ -227,6 +237,11 @@ impl Store {
                 credentials,
                 region,
             } => {
+                if credentials.is_none() && !credentials_in_environment(|v| std::env::var(v).ok()) {
+                    return Err(StorageError::NoCredentials {
+                        location: self.location.to_string(),
+                    });
+                }
                 let store = s3_store(
                     name,
                     endpoint.as_deref(),
@@ -244,6 +259,18 @@ impl Store {
             }
         }
     }
+}
+
+/// Whether the environment (read through `var`) gives S3 credentials, or asks for the EC2
+/// instance role explicitly. Without this check the S3 client would quietly ask the instance
+/// metadata address (169.254.169.254) and report its refusal.
+fn credentials_in_environment(var: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| var(name).is_some_and(|value| !value.is_empty());
+    (set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY"))
+        || set("AWS_WEB_IDENTITY_TOKEN_FILE")
+        || set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        || set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        || var("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("false"))
 }
 
 /// An S3 client for `bucket`: settings given, else from the standard `AWS_*` variables;
@@ -406,6 +433,39 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use object_store::ObjectStore;
+
+    #[test]
+    fn credentials_come_from_the_environment_or_an_explicit_ask_for_the_instance_role() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert!(!credentials_in_environment(env(&[])));
+        assert!(!credentials_in_environment(env(&[(
+            "AWS_ACCESS_KEY_ID",
+            "k"
+        )])));
+        assert!(!credentials_in_environment(env(&[(
+            "AWS_EC2_METADATA_DISABLED",
+            "true"
+        )])));
+        assert!(credentials_in_environment(env(&[
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s")
+        ])));
+        assert!(credentials_in_environment(env(&[(
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "/t"
+        )])));
+        assert!(credentials_in_environment(env(&[(
+            "AWS_EC2_METADATA_DISABLED",
+            "false"
+        )])));
+    }
 
     #[test]
     fn locations_parse() {

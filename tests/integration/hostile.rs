@@ -739,3 +739,76 @@ fn outcomes_say_what_happened() {
         "{said}"
     );
 }
+
+#[test]
+fn errors_name_what_is_wrong_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = crate::util::sample("720p30-gop2s.mp4");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-recorder"));
+        command.arg("record").arg(&input).args(args);
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_EC2_METADATA_DISABLED",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        let output = command.output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    // S3 without credentials: said so, and the instance metadata address is never asked.
+    let (code, said) = run(
+        &["--store", "s3", "--s3-endpoint", "http://127.0.0.1:9"],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("no credentials for S3 at http://127.0.0.1:9: set AWS_ACCESS_KEY_ID"),
+        "{said}"
+    );
+    assert!(!said.contains("169.254"), "{said}");
+
+    // A cause is said once, not once per layer that wraps it.
+    let (code, said) = run(
+        &["--store", "s3", "--s3-endpoint", "http://127.0.0.1:9"],
+        &[("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")],
+    );
+    assert_eq!(code, Some(1), "{said}");
+    assert_eq!(said.matches("Connection refused").count(), 1, "{said}");
+    let (code, said) = run(&["--store", "/proc/no/such/store"], &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert_eq!(
+        said.matches("No such file or directory").count(),
+        1,
+        "{said}"
+    );
+
+    // A configuration that cannot be read: the file and the reason.
+    let (code, said) = run(&["--config", "/no/such/config.json"], &[]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("/no/such/config.json: No such file or directory"),
+        "{said}"
+    );
+
+    // A huge bucket name is not echoed whole.
+    let huge = "b".repeat(10_000);
+    let config = crate::util::config_file(
+        dir.path(),
+        &format!(r#"{{"destinationConfiguration":{{"s3":{{"bucketName":"{huge}"}}}}}}"#),
+    );
+    let (code, said) = run(&["--config", config.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("(10000 characters)") && said.len() < 1_000,
+        "{said}"
+    );
+}

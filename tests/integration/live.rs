@@ -176,11 +176,13 @@ fn wrong_keys_and_second_publishers_are_refused() {
     let mut server = LiveServer::start_binary(&channels, &[]);
     let (status, _) = finish(server.publish("sk_wrong", &input), MINUTE);
     assert!(!status.success(), "an unknown key is refused");
+    // The key is identifiable in the log, never written whole.
     assert!(
-        server.log().contains("unknown stream key"),
+        server.log().contains("unknown stream key of 8 characters"),
         "{}",
         server.log()
     );
+    assert!(!server.log().contains("sk_wrong"), "{}", server.log());
     assert!(server.events().is_empty(), "no session for a refused key");
 
     let first = server.publish("sk_only", &input);
