@@ -107,6 +107,26 @@ impl RecordingPrefix {
     pub fn segment(&self, rendition: &str, index: u64) -> String {
         self.key(&format!("{HLS_PATH}/{rendition}/{index}.ts"))
     }
+
+    /// A prefix read back (from a journal): `ivs/v1/<account>/<channel>/<y>/<m>/<d>/<h>/<min>/<id>`
+    /// with nothing empty, `.` or `..` in it; `None` otherwise.
+    pub fn parse(prefix: &str) -> Option<Self> {
+        let parts: Vec<&str> = prefix.split('/').collect();
+        let well_formed = parts.len() == 10
+            && parts[0] == "ivs"
+            && parts[1] == "v1"
+            && parts[2..].iter().all(|part| {
+                !part.is_empty()
+                    && *part != "."
+                    && *part != ".."
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+        well_formed.then(|| Self {
+            prefix: prefix.to_owned(),
+        })
+    }
 }
 
 impl fmt::Display for RecordingPrefix {

@@ -8,6 +8,7 @@
 //!   [`crate::av::ts_mux`]).
 //! - [`publisher`]: stores segments and playlists in D13 order.
 //! - [`output`]: every rendition of one stream of a recording, packets in, objects out.
+//! - [`unfinished`]: pure; a playlist a killed server left open, measured and closed.
 
 pub mod id3;
 pub mod output;
@@ -15,3 +16,4 @@ pub mod playlist;
 pub mod publisher;
 pub mod rendition;
 pub mod segmenter;
+pub mod unfinished;

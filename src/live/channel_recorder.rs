@@ -20,6 +20,7 @@ use super::event::{
     Detail, IvsEvent, LimitDetail, RecordingDetail, RecordingEvent, StreamDetail, StreamEvent,
 };
 use super::event_log::EventLog;
+use super::journal::{Journal, JournalTicket};
 use super::limits::{
     Breach, IngestLimits, StreamProfile, bitrate_breach, merge_eligibility, resolution_breach,
 };
@@ -30,6 +31,7 @@ use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
 use crate::ingest::queue::QueueReceiver;
 use crate::model::RecordingConfigurationState;
+use crate::recording::recover::OpenRecordingEntry;
 use crate::recording::{Plan, Recording, RecordingResult, RecordingTarget};
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
@@ -62,6 +64,8 @@ pub struct RecorderContext {
     pub sessions: SessionRegistry,
     /// Instrumentation for tests.
     pub hooks: RecorderHooks,
+    /// Where open recordings are noted, so a killed server's are finished at the next start.
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// Called by a channel's recorder thread with the channel's name, where a test wants to act (for
@@ -125,6 +129,8 @@ impl ChannelRecorder {
 struct OpenRecording {
     recording: Recording,
     session: RecordingSession,
+    /// Its journal entry, removed when it ends.
+    journaled: Option<JournalTicket>,
 }
 
 /// What the events and merge decisions need of a recording; outlives [`Recording::finish`].
@@ -477,7 +483,19 @@ impl ChannelLoop {
                 };
                 self.emit
                     .recording(&session, stream_id, (RecordingEvent::Start, ""), 0);
-                let open = OpenRecording { recording, session };
+                let journaled = self.context.journal.as_ref().and_then(|journal| {
+                    journal.opened(&OpenRecordingEntry {
+                        store: self.context.store.location().to_string(),
+                        bucket: session.bucket.clone(),
+                        prefix: session.prefix.clone(),
+                        started: recording.started_document(),
+                    })
+                });
+                let open = OpenRecording {
+                    recording,
+                    session,
+                    journaled,
+                };
                 Some(open)
             }
             Err(err) => {
@@ -535,7 +553,11 @@ impl ChannelLoop {
 /// Ends a recording and emits `Recording End` (or `Recording End Failure` with the failure's
 /// reason).
 fn finalise(open: OpenRecording, emit: &ChannelEvents) {
-    let OpenRecording { recording, session } = open;
+    let OpenRecording {
+        recording,
+        session,
+        journaled,
+    } = open;
     let prefix = session.prefix.as_str();
     let duration = recording.duration_ms();
     let failed = |failure: &Failure| (RecordingEvent::EndFailure, failure.kind.exception_name());
@@ -554,6 +576,9 @@ fn finalise(open: OpenRecording, emit: &ChannelEvents) {
         }
     };
     tracing::info!(prefix, duration_ms, "recording finalised");
+    if let Some(ticket) = journaled {
+        ticket.close();
+    }
     let last_stream = session.stream_ids.last().cloned().unwrap_or_default();
     emit.recording(&session, &last_stream, outcome, duration_ms);
 }

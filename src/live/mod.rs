@@ -12,12 +12,15 @@
 //! - [`event_log`]: where events go (log line, stream session, JSON-lines file, webhook).
 //! - [`webhook`]: events POSTed to `--events-url`, off the ingest path, with retries.
 //! - [`sessions`]: the stream session records behind GetStreamSession.
+//! - [`journal`]: the open recordings, so those a killed server left are finished at the next
+//!   start.
 //! - [`tls`]: the RTMPS acceptor.
 
 pub mod channel_recorder;
 pub mod channels;
 pub mod event;
 pub mod event_log;
+pub mod journal;
 pub mod limits;
 pub mod registry;
 pub mod rtmp;
@@ -43,6 +46,9 @@ use crate::control::catalog::Catalog;
 use crate::control::state_db::StateError;
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
+
+/// The journal of open recordings lives in this folder of the spool root.
+const JOURNAL_FOLDER: &str = "open-recordings";
 
 /// Everything the live server needs besides its sockets.
 #[derive(Debug)]
@@ -194,14 +200,34 @@ impl LiveServer {
             &account.region,
         )?
         .with_webhook(webhook);
+        let journal_dir = config.writer_policy.spool_root.join(JOURNAL_FOLDER);
+        let journal = match journal::Journal::open(&journal_dir) {
+            Ok(journal) => Some(Arc::new(journal)),
+            Err(err) => {
+                tracing::warn!(
+                    "no journal of open recordings in {} ({err}): recordings a crash cuts off will stay open",
+                    journal_dir.display()
+                );
+                None
+            }
+        };
+        let store = Arc::new(config.store);
+        if let Some(journal) = &journal {
+            // Recordings a killed run left open; in the background, the store may be slow.
+            let (journal, store, clock) = (journal.clone(), store.clone(), config.clock.clone());
+            tokio::spawn(async move {
+                journal::finish_left_open(&journal, &store, &clock).await;
+            });
+        }
         let context = RecorderContext {
             runtime: tokio::runtime::Handle::current(),
-            store: Arc::new(config.store),
+            store,
             writer_policy: config.writer_policy,
             clock: config.clock,
             events,
             sessions: config.sessions,
             hooks: config.hooks,
+            journal,
         };
         let registry = Arc::new(IngestRegistry::new(config.catalog, context));
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -135,19 +135,7 @@ impl RecordingFacts<'_> {
 
     /// `recording-ended.json` or `recording-failed.json`.
     pub fn ended(&self, ended_at: String, duration_ms: u64, ending: Ending) -> RecordingMetadata {
-        let (recording_status, recording_status_message) = match ending {
-            Ending::Ended => (RecordingStatus::RecordingEnded, None),
-            Ending::Failed(message) => (RecordingStatus::RecordingEndedWithFailure, Some(message)),
-        };
-        RecordingMetadata {
-            version: "v1".to_owned(),
-            recording_started_at: self.started_at.clone(),
-            recording_ended_at: Some(ended_at),
-            channel_arn: self.channel_arn.to_owned(),
-            recording_status,
-            recording_status_message,
-            media: self.media(Some(duration_ms)),
-        }
+        self.started().ending(ended_at, duration_ms, ending)
     }
 
     fn media(&self, duration_ms: Option<u64>) -> MediaMetadata {
@@ -191,6 +179,21 @@ impl RecordingMetadata {
     /// Compact JSON, as IVS writes it.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("metadata is plain data and always serialises")
+    }
+
+    /// The `recording-ended.json` or `recording-failed.json` of the recording this
+    /// `recording-started.json` began (for a recording finished by a later run).
+    pub fn ending(&self, ended_at: String, duration_ms: u64, ending: Ending) -> Self {
+        let (recording_status, recording_status_message) = match ending {
+            Ending::Ended => (RecordingStatus::RecordingEnded, None),
+            Ending::Failed(message) => (RecordingStatus::RecordingEndedWithFailure, Some(message)),
+        };
+        let mut ended = self.clone();
+        ended.recording_ended_at = Some(ended_at);
+        ended.recording_status = recording_status;
+        ended.recording_status_message = recording_status_message;
+        ended.media.hls.duration_ms = Some(duration_ms);
+        ended
     }
 }
 

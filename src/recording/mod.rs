@@ -8,11 +8,13 @@
 //! - [`from_file`]: the `record` front end: checks, plan, one stream, outcome.
 //! - [`outcome`]: the errors that prevent a recording and how one ended.
 //! - [`metadata`]: the `recording-*.json` documents (pure).
+//! - [`recover`]: recordings a killed `serve` left open, finished by the next run.
 
 pub mod from_file;
 pub mod metadata;
 pub mod outcome;
 pub mod packet_loop;
+pub mod recover;
 pub mod retime;
 pub mod session;
 

@@ -250,6 +250,11 @@ impl Recording {
         &self.prefix
     }
 
+    /// Its `recording-started.json`.
+    pub fn started_document(&self) -> super::metadata::RecordingMetadata {
+        self.facts().started()
+    }
+
     /// The renditions and thumbnail size.
     pub fn plan(&self) -> &Plan {
         &self.plan

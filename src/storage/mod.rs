@@ -54,6 +54,17 @@ pub enum StorageError {
         /// Where the store is.
         location: String,
     },
+    /// An object could not be read.
+    #[error("cannot read object {key} from {location}")]
+    Get {
+        /// The object's key.
+        key: String,
+        /// Where the store is.
+        location: String,
+        /// What went wrong.
+        #[source]
+        source: Box<object_store::Error>,
+    },
     /// An object could not be written.
     #[error("cannot write object {key} to {location}")]
     Put {
@@ -183,6 +194,11 @@ pub struct Store {
 }
 
 impl Store {
+    /// Where it is.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
     /// A store at `location`.
     pub fn new(location: StoreLocation) -> Self {
         Self {
@@ -359,6 +375,20 @@ impl Bucket {
     /// Where `key` is, for people: a path on disk, `memory://bucket/key` or `s3://bucket/key`.
     pub fn describe(&self, key: &str) -> String {
         format!("{}/{key}", self.display)
+    }
+
+    /// The bytes of the object at `key`; `None` when there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<bytes::Bytes>, StorageError> {
+        let get_error = |source| StorageError::Get {
+            key: key.to_owned(),
+            location: self.display.clone(),
+            source: Box::new(source),
+        };
+        match self.store.get(&ObjectPath::from(key)).await {
+            Ok(found) => found.bytes().await.map(Some).map_err(get_error),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(get_error(source)),
+        }
     }
 
     pub(crate) async fn put(&self, artifact: &Artifact) -> Result<(), StorageError> {

@@ -812,3 +812,104 @@ fn errors_name_what_is_wrong_once() {
         "{said}"
     );
 }
+
+#[test]
+fn recordings_a_killed_server_left_open_are_finished_at_the_next_start() {
+    use crate::live_rig::{LiveServer, channel, recording_config, wait_until};
+    let dir = tempfile::tempdir().unwrap();
+    // 12 s: the first segment (10 s) is stored while the publisher still sends.
+    let input = crate::util::sample("720p30-gop2s.mp4");
+    let (store, spool) = (dir.path().join("store"), dir.path().join("spool"));
+    let channels = format!(
+        "[{}]",
+        channel(
+            "crash",
+            "BASIC",
+            "sk_crash",
+            &recording_config("crash", 2, 0)
+        )
+    );
+    let extra = [
+        "--store",
+        store.to_str().unwrap(),
+        "--spool",
+        spool.to_str().unwrap(),
+    ];
+    let mut server = LiveServer::start_binary(&channels, &extra);
+    let publisher = server.publish("sk_crash", &input);
+    let bucket = store.join("crash");
+    let playlist_of = || {
+        crate::util::files_under(&bucket)
+            .into_iter()
+            .find(|f| f.ends_with("720p30/playlist.m3u8"))
+    };
+    assert!(
+        wait_until(LIVE_TIMEOUT, || playlist_of().is_some()),
+        "a segment is stored live"
+    );
+    server.kill();
+    let _ = crate::live_rig::finish(publisher, LIVE_TIMEOUT);
+    let playlist = bucket.join(playlist_of().unwrap());
+    let prefix_dir = playlist.ancestors().nth(4).unwrap().to_owned();
+    let left = std::fs::read_to_string(&playlist).unwrap();
+    assert!(!left.contains("#EXT-X-ENDLIST"), "{left}");
+    assert!(!prefix_dir.join("events/recording-ended.json").exists());
+    assert_eq!(
+        std::fs::read_dir(spool.join("open-recordings"))
+            .unwrap()
+            .count(),
+        1
+    );
+
+    // The next start finishes it: playlists closed, recording-ended.json with what was stored.
+    let mut next = LiveServer::start_binary(&channels, &extra);
+    let ended = prefix_dir.join("events/recording-ended.json");
+    assert!(
+        wait_until(LIVE_TIMEOUT, || ended.exists()),
+        "{}",
+        next.log()
+    );
+    let closed = std::fs::read_to_string(&playlist).unwrap();
+    assert!(closed.ends_with("#EXT-X-ENDLIST\n"), "{closed}");
+    let byte_range =
+        std::fs::read_to_string(playlist.with_file_name("byte-range-variant.m3u8")).unwrap();
+    assert!(byte_range.ends_with("#EXT-X-ENDLIST\n"), "{byte_range}");
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ended).unwrap()).unwrap();
+    assert_eq!(document["recording_status"], "RECORDING_ENDED");
+    let listed: f64 = closed
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse::<f64>().unwrap())
+        .sum();
+    let duration = document["media"]["hls"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        duration > 0 && (listed * 1000.0 - duration as f64).abs() < 2.0,
+        "{duration} vs {listed}"
+    );
+    // ffmpeg reads it to its end instead of waiting for more.
+    let output = std::process::Command::new("timeout")
+        .args(["60", "ffmpeg", "-v", "error", "-i"])
+        .arg(&playlist)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        next.log()
+            .contains("finished a recording an earlier run left open"),
+        "{}",
+        next.log()
+    );
+    assert_eq!(
+        std::fs::read_dir(spool.join("open-recordings"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert!(next.stop().success());
+}

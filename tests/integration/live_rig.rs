@@ -94,6 +94,8 @@ impl LiveServer {
         args.push(path(&store));
         args.push("--events".to_owned());
         args.push(path(&events));
+        args.push("--spool".to_owned());
+        args.push(path(&dir.path().join("spool")));
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let CliCommand::Serve(serve) = Cli::try_parse_from(&args).expect("serve arguments").command
         else {
@@ -178,6 +180,14 @@ impl LiveServer {
             .envs(env.iter().copied())
             .arg("--events")
             .arg(&events)
+            .args(if extra.contains(&"--spool") {
+                vec![]
+            } else {
+                vec![
+                    std::ffi::OsString::from("--spool"),
+                    dir.path().join("spool").into(),
+                ]
+            })
             .args(extra)
             .env("IVS_RECORDER_LOG", "info")
             .stdin(Stdio::null())
