@@ -29,6 +29,38 @@ pub enum Command {
     FlushSpool(FlushSpoolArgs),
     /// Be the RTMP ingest: record every publisher live, as IVS does.
     Serve(Box<ServeArgs>),
+    /// Replay a file to an RTMP(S) ingest at real time (stream copy), N copies at once.
+    Publish(PublishArgs),
+}
+
+/// `ivs-recorder publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The media file to replay (H.264 and AAC, as an ingest expects them).
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// The ingest URL, `rtmp://host:port/app/KEY` or `rtmps://…`; with `--count` above 1, `{n}`
+    /// in it is replaced by each copy's number (1, 2, …).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// Copies published at once, each on its own connection.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: u32,
+    /// Start the file again at its end, with timestamps that keep rising, until interrupted.
+    #[arg(long = "loop")]
+    pub looped: bool,
+}
+
+impl PublishArgs {
+    /// The publisher's options.
+    pub fn options(&self) -> crate::publish::PublishOptions {
+        crate::publish::PublishOptions {
+            input: self.input.clone(),
+            url: self.url.clone(),
+            count: self.count,
+            looped: self.looped,
+        }
+    }
 }
 
 /// `ivs-recorder serve`.

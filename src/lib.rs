@@ -41,6 +41,7 @@
 //!    reconnect window, sessions, events.
 //!    [`control`]: the control plane's resources (one catalog for API and ingest; SQLite).
 //!    [`api`]: the IVS control plane as REST-JSON; [`api::server::run`] is `serve` whole.
+//!    [`publish`]: a light RTMP(S) publisher replaying files at real time (`publish`).
 //! 6. [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]
@@ -60,6 +61,7 @@ pub mod live;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
+pub mod publish;
 pub mod recording;
 pub mod storage;
 pub mod thumbnail;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, RecordArgs, ServeArgs};
+use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, PublishArgs, RecordArgs, ServeArgs};
 use std::io::Write;
 
 use ivs_recorder::api;
@@ -40,6 +40,29 @@ fn main() -> ExitCode {
         Command::Record(args) => record(&args),
         Command::FlushSpool(args) => flush_spool(&args),
         Command::Serve(args) => serve(&args),
+        Command::Publish(args) => publish(&args),
+    }
+}
+
+fn publish(args: &PublishArgs) -> ExitCode {
+    match ivs_recorder::publish::publish(&args.options()) {
+        Ok(reports) => {
+            for report in &reports {
+                eprintln!(
+                    "published {:.3} s of media ({} packets) to {}; at worst {} ms behind real time",
+                    report.media_seconds, report.packets, report.url, report.max_lag_ms
+                );
+            }
+            if reports.len() == args.count as usize {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(err) => {
+            eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
+            ExitCode::from(1)
+        }
     }
 }
 

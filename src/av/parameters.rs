@@ -31,6 +31,17 @@ pub fn extradata(parameters: &ffmpeg::codec::Parameters) -> Vec<u8> {
     }
 }
 
+/// `parameters` without their container's codec tag (an MP4's `avc1`), as another muxer (FLV)
+/// needs them for a stream copy.
+pub fn without_codec_tag(parameters: &ffmpeg::codec::Parameters) -> ffmpeg::codec::Parameters {
+    let mut copy = parameters.clone();
+    // SAFETY: `copy` owns its AVCodecParameters; `codec_tag` is a plain integer field.
+    unsafe {
+        (*copy.as_mut_ptr()).codec_tag = 0;
+    }
+    copy
+}
+
 /// Codec parameters of an H.264 stream configured by `avcc` (an AVCDecoderConfigurationRecord).
 pub fn h264_parameters(avcc: &[u8]) -> Result<ffmpeg::codec::Parameters, AllocError> {
     let mut parameters = ffmpeg::codec::Parameters::new();

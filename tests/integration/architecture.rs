@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     // One recording's lifecycle.
     &["recording"],
     // Live serving and the control plane.
-    &["control", "live", "api"],
+    &["control", "live", "api", "publish"],
     // Front ends.
     &["cli", "progress"],
 ];

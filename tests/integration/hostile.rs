@@ -913,3 +913,71 @@ fn recordings_a_killed_server_left_open_are_finished_at_the_next_start() {
     );
     assert!(next.stop().success());
 }
+
+#[test]
+fn publish_replays_a_file_as_several_publishers_and_loops_with_rising_timestamps() {
+    use crate::live_rig::{LiveServer, channel, recording_config, sample_head, wait_until};
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_head(dir.path(), "720p30-gop2s.mp4", 2);
+    let channels = format!(
+        "[{},{},{}]",
+        channel("one", "BASIC", "sk_pub_1", &recording_config("pub", 2, 0)),
+        channel("two", "BASIC", "sk_pub_2", &recording_config("pub", 2, 0)),
+        channel("looped", "BASIC", "sk_loop", &recording_config("pub", 2, 0))
+    );
+    let mut server = LiveServer::start_binary(&channels, &[]);
+    let url = format!("rtmp://127.0.0.1:{}/app/sk_pub_{{n}}", server.port);
+    let started = std::time::Instant::now();
+    let output = crate::util::run(&[
+        "publish",
+        input.to_str().unwrap(),
+        "--url",
+        &url,
+        "--count",
+        "2",
+    ]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1900),
+        "real time"
+    );
+    assert_eq!(said.matches("published 2.0").count(), 2, "{said}");
+    let ended = server.wait_for_events("Recording End", 2, LIVE_TIMEOUT);
+    let mut names: Vec<&str> = ended
+        .iter()
+        .map(|e| e["detail"]["channel_name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["one", "two"]);
+    for event in &ended {
+        // Millisecond RTMP timestamps from the MP4's 1/15360 clock: within a tick of 2 s.
+        let duration = event["detail"]["recording_duration_ms"].as_u64().unwrap();
+        assert!((1_990..=2_010).contains(&duration), "{duration}");
+    }
+
+    // --loop: the 2 s file three times and more, one continuous stream.
+    let mut looping = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
+        .args(["publish", input.to_str().unwrap(), "--loop", "--url"])
+        .arg(format!("rtmp://127.0.0.1:{}/app/sk_loop", server.port))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(7_000));
+    let _ = looping.kill();
+    let _ = looping.wait();
+    let ended = server.wait_for_events("Recording End", 3, LIVE_TIMEOUT);
+    let duration = ended[2]["detail"]["recording_duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!((5_500..=7_500).contains(&duration), "{duration} ms");
+    assert!(
+        !server.log().contains("re-timed"),
+        "timestamps rose across loops: {}",
+        server.log()
+    );
+    assert!(wait_until(LIVE_TIMEOUT, || server
+        .events_named("Recording End")
+        .len()
+        == 3));
+    assert!(server.stop().success());
+}
