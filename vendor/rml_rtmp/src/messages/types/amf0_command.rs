@@ -27,6 +27,10 @@ pub fn serialize(
 pub fn deserialize(data: Bytes) -> Result<RtmpMessage, MessageDeserializationError> {
     let mut cursor = Cursor::new(data);
     let mut arguments = rml_amf0::deserialize(&mut cursor)?;
+    if arguments.len() < 3 {
+        // Patched: `drain(..3)` panicked on a command of fewer than three values.
+        return Err(MessageDeserializationError::InvalidMessageFormat);
+    }
 
     let command_name: String;
     let transaction_id: f64;
@@ -65,6 +69,14 @@ pub fn deserialize(data: Bytes) -> Result<RtmpMessage, MessageDeserializationErr
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_command_of_fewer_than_three_values_is_an_error() {
+        for values in [vec![], vec![Amf0Value::Utf8String("connect".to_string())]] {
+            let bytes = rml_amf0::serialize(&values).unwrap();
+            assert!(deserialize(Bytes::from(bytes)).is_err());
+        }
+    }
+
     use super::{deserialize, serialize};
     use bytes::Bytes;
     use rml_amf0;
