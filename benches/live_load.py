@@ -11,7 +11,8 @@ little CPU per copy), in two modes:
 
 Usage: python3 benches/live_load.py capacity [N ...] [--seconds S]   (default 1 4 8 16, 30 s)
        python3 benches/live_load.py soak [--seconds S]                 (default 3600)
-Binary: RECORDER=path (default target/release/ivs-recorder, built first). Standard library only.
+Binary: RECORDER=path (default target/release/ivs-recorder, built first); THUMBNAILS=off records
+without thumbnails (to see what they cost). Standard library only.
 """
 
 import json
@@ -67,8 +68,9 @@ class Server:
             "name": f"c{n}", "type": "BASIC", "streamKey": f"sk_{n}",
             "recordingConfiguration": {
                 "destinationConfiguration": {"s3": {"bucketName": "load"}},
-                "thumbnailConfiguration": {"targetIntervalSeconds": 10,
-                                           "storage": ["SEQUENTIAL", "LATEST"]}}}
+                "thumbnailConfiguration": (
+                    {"recordingMode": "DISABLED"} if os.environ.get("THUMBNAILS") == "off"
+                    else {"targetIntervalSeconds": 10, "storage": ["SEQUENTIAL", "LATEST"]})}}
             for n in range(1, count + 1)]
         with open(os.path.join(work, "channels.json"), "w") as out:
             json.dump(channels, out)

@@ -36,6 +36,8 @@ pub type FrameSlot = VideoFrame;
 pub struct VideoDecoder {
     decoder: ffmpeg::decoder::Video,
     frame: VideoFrame,
+    /// What it was opened with, for [`VideoDecoder::renew`].
+    opened_with: (ffmpeg::codec::Parameters, ffmpeg::threading::Type, usize),
 }
 
 impl std::fmt::Debug for VideoDecoder {
@@ -72,6 +74,7 @@ impl VideoDecoder {
             codec: codec_name.clone(),
             source,
         };
+        let opened_with = (parameters.clone(), kind, threads);
         let mut context =
             ffmpeg::codec::context::Context::from_parameters(parameters).map_err(open_error)?;
         context.set_threading(ffmpeg::threading::Config {
@@ -83,7 +86,17 @@ impl VideoDecoder {
         Ok(Self {
             decoder,
             frame: VideoFrame::empty(),
+            opened_with,
         })
+    }
+
+    /// Replaces the decoder by a freshly opened one, freeing the frames and tables the old one
+    /// kept (a decoder used once every few seconds need not hold a picture pool in between).
+    /// The next packet must be a keyframe. On failure the old decoder stays.
+    pub fn renew(&mut self) -> Result<(), DecodeError> {
+        let (parameters, kind, threads) = self.opened_with.clone();
+        *self = Self::open_with(parameters, kind, threads)?;
+        Ok(())
     }
 
     /// Sends `packet` and hands every frame that comes out to `on_frame`.

@@ -5,12 +5,14 @@
 //! - [`decode`]: one video decoder and libavcodec's send/receive protocol, wrapped once.
 //! - [`parameters`]: codec parameters built from configuration bytes, and their extradata.
 //! - [`frame`]: per-frame fields ffmpeg-next does not expose (the JPEG quality).
+//! - [`malloc`]: glibc's allocator (FFmpeg's too) told to return frame-sized blocks when freed.
 //! - [`ts_mux`]: MPEG-TS segments muxed into memory by libavformat (custom I/O).
 
 #![allow(unsafe_code, reason = "the crate's one FFI module")]
 
 pub mod decode;
 pub mod frame;
+pub mod malloc;
 pub mod parameters;
 pub mod ts_mux;
 

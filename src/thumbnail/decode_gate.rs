@@ -59,6 +59,11 @@ impl<T: Clone> DecodeGate<T> {
         Self::new(true)
     }
 
+    /// Whether only keyframes are decoded (each alone, from a reset decoder).
+    pub fn is_keyframes_only(&self) -> bool {
+        self.keyframes_only
+    }
+
     fn new(keyframes_only: bool) -> Self {
         Self {
             keyframes_only,

@@ -145,6 +145,13 @@ impl ThumbnailSampler {
             self.stats.decode_errors += 1;
             tracing::warn!(error = %err, "decoder failed while draining a keyframe");
         }
+        if step.drain
+            && self.gate.is_keyframes_only()
+            && let Err(err) = self.decoder.renew()
+        {
+            // Keyframes decode alone: a fresh decoder holds no pictures until the next one.
+            tracing::warn!(error = %err, "keeping the thumbnail decoder (cannot open a new one)");
+        }
         self.stats.taken += (sampled.len() - before) as u64;
     }
 }

@@ -2,7 +2,7 @@
 //! instead of after it. Each thumbnail goes to `media/thumbnails/thumbN.jpg` (SEQUENTIAL) and/or
 //! overwrites `media/latest_thumbnail/thumb.jpg` (LATEST), in the order taken.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
@@ -98,18 +98,30 @@ impl ThumbnailWorker {
     }
 }
 
+/// Encodes and stores every frame that comes. The JPEG encoder (and its picture at thumbnail
+/// size) is let go whenever no frame is waiting and opened again for the next: a live stream
+/// takes a thumbnail every few seconds and need not hold it in between.
 fn run(
-    mut thumbnailer: JpegThumbnailer,
+    thumbnailer: JpegThumbnailer,
     targets: &ThumbnailTargets,
     store: &ArtifactSender,
     frames: Receiver<SampledFrame>,
 ) -> Result<u64, ThumbnailWorkerError> {
+    let size = thumbnailer.size();
+    let mut thumbnailer = Some(thumbnailer);
     let mut made = 0;
-    for sampled in frames {
-        let jpeg = Bytes::from(thumbnailer.encode(&sampled.frame, sampled.number)?);
+    let mut next = frames.recv().ok();
+    while let Some(sampled) = next {
+        let encoder = match &mut thumbnailer {
+            Some(encoder) => encoder,
+            None => thumbnailer.insert(JpegThumbnailer::new(size.0, size.1)?),
+        };
+        let jpeg = Bytes::from(encoder.encode(&sampled.frame, sampled.number)?);
+        let number = sampled.number;
+        drop(sampled);
         if targets.sequential {
             store.send_blocking(Artifact::jpeg(
-                targets.prefix.thumbnail(sampled.number),
+                targets.prefix.thumbnail(number),
                 jpeg.clone(),
             ))?;
         }
@@ -117,6 +129,14 @@ fn run(
             store.send_blocking(Artifact::jpeg(targets.prefix.latest_thumbnail(), jpeg))?;
         }
         made += 1;
+        next = match frames.try_recv() {
+            Ok(waiting) => Some(waiting),
+            Err(TryRecvError::Disconnected) => None,
+            Err(TryRecvError::Empty) => {
+                thumbnailer = None;
+                frames.recv().ok()
+            }
+        };
     }
     Ok(made)
 }
