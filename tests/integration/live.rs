@@ -715,6 +715,19 @@ fn rtmps_publishers_are_recorded() {
     assert!((3_000..3_100).contains(&duration), "{duration}");
     let recording = server.recording("tls", &prefix_of(&ended[0]));
     check_rendition(&recording, "720p30", (1280, 720));
+
+    // `ivs-recorder publish` speaks RTMPS too.
+    let published = crate::util::run(&["publish", input.to_str().unwrap(), "--url", &url]);
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    let ended = server.wait_for_events("Recording End", 2, MINUTE);
+    let duration = ended[1]["detail"]["recording_duration_ms"]
+        .as_u64()
+        .unwrap();
+    assert!((2_990..3_100).contains(&duration), "{duration}");
     assert!(server.stop().success());
 }
 
