@@ -207,6 +207,12 @@ impl RungEncoder {
         // and reusing a buffer the encoder was handed made the smallest rung's output differ
         // from run to run (measured; a fresh allocation costs less than 1% here).
         let mut scaled = VideoFrame::new(Pixel::YUV420P, self.width, self.height);
+        // Zeroed: the bytes past each line's width (the 160p rung's 284-pixel lines sit in
+        // 288-byte rows) would otherwise hold whatever the allocator had there, and SIMD code
+        // downstream may read them; a recording must not depend on that.
+        for plane in 0..scaled.planes() {
+            scaled.data_mut(plane).fill(0);
+        }
         let (_, scaler) = self.scaler.as_mut().ok_or(VideoEncodeError::Stopped)?;
         scaler.run(input, &mut scaled).map_err(encode_error)?;
         scaled.set_pts(Some(pts));
