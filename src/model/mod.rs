@@ -5,10 +5,12 @@
 //! complete, validated configuration. Nothing here does I/O.
 
 mod channel;
+mod encoder_settings;
 mod recording_configuration;
 mod validation;
 
 pub use channel::{Channel, ChannelType, LatencyMode, Preset};
+pub use encoder_settings::{EncoderSettings, Keyframes, RateControl, RungEncoding};
 pub(crate) use recording_configuration::OBJECT_FIELDS as RECORDING_CONFIGURATION_OBJECT_FIELDS;
 pub use recording_configuration::{
     CreateRecordingConfigurationRequest, DEFAULT_BUCKET, DEFAULT_THUMBNAIL_INTERVAL_SECONDS,
