@@ -44,6 +44,16 @@ fn remux(input: &Path, output: &Path) {
     ]);
 }
 
+/// Runs `ivs-recorder` with `args`; asserts it exits with `code` and its stderr says `says`, and
+/// returns that stderr.
+fn run_expecting(args: &[&str], code: i32, says: &str) -> String {
+    let output = crate::util::run(args);
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {said}");
+    assert!(said.contains(says), "expected {says:?} in: {said}");
+    said
+}
+
 /// Asserts the ffmpeg CLI reads `playlist` to its end without a complaint.
 fn plays_to_the_end(playlist: &Path) {
     let output = std::process::Command::new("timeout")
@@ -597,17 +607,15 @@ fn flush_spool_refuses_a_spool_that_would_write_outside_the_store() {
     .unwrap();
     std::fs::write(spool.join("0.bin"), b"owned").unwrap();
     let store = dir.path().join("a/b/store");
-    let output = crate::util::run(&[
-        "flush-spool",
-        spool.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains("spool.json: its bucket must match [a-z0-9-.]+, got \"../../x\""),
-        "{said}"
+    run_expecting(
+        &[
+            "flush-spool",
+            spool.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        1,
+        "spool.json: its bucket must match [a-z0-9-.]+, got \"../../x\"",
     );
     assert!(!dir.path().join("a/x").exists() && !dir.path().join("x").exists());
     assert!(spool.join("0.bin").exists(), "the spool is kept");
@@ -619,15 +627,16 @@ fn flush_spool_refuses_a_spool_that_would_write_outside_the_store() {
         "{\"seq\":0,\"key\":\"ivs/v1/x/escaped.txt\",\"content_type\":\"text/plain\",\"size\":999999}\n",
     )
     .unwrap();
-    let output = crate::util::run(&[
-        "flush-spool",
-        spool.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{said}");
-    assert!(said.contains("uploaded 1 object(s), 5 bytes"), "{said}");
+    run_expecting(
+        &[
+            "flush-spool",
+            spool.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        0,
+        "uploaded 1 object(s), 5 bytes",
+    );
     assert_eq!(
         std::fs::read(store.join("fine-bucket/ivs/v1/x/escaped.txt")).unwrap(),
         b"owned"
@@ -677,17 +686,15 @@ fn outcomes_say_what_happened() {
         })
     };
     let store = dir.path().join("fifo-store");
-    let output = crate::util::run(&[
-        "record",
-        fifo.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains("failed before its first video keyframe"),
-        "{said}"
+    run_expecting(
+        &[
+            "record",
+            fifo.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        1,
+        "failed before its first video keyframe",
     );
     assert!(
         crate::util::files_under(&store)
@@ -699,39 +706,35 @@ fn outcomes_say_what_happened() {
 
     // A recording configuration that is a JSON array is refused.
     let config = crate::util::config_file(dir.path(), r#"[{"s3":{"bucketName":"abc"}}]"#);
-    let output = crate::util::run(&[
-        "record",
-        ts.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{said}");
-    assert!(
-        said.contains("body must be a JSON object, got an array"),
-        "{said}"
+    run_expecting(
+        &[
+            "record",
+            ts.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        2,
+        "body must be a JSON object, got an array",
     );
 
     // A stream key that cannot be the last part of an rtmp:// URL is refused.
     let channels = crate::util::config_file(dir.path(), r#"[{"name":"a","streamKey":"sk/b"}]"#);
-    let output = crate::util::run(&[
-        "serve",
-        "--channels",
-        channels.to_str().unwrap(),
-        "--rtmp-listen",
-        "127.0.0.1:0",
-        "--api-listen",
-        "127.0.0.1:0",
-        "--store",
-        store.to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{said}");
-    assert!(
-        said.contains("[0].streamKey must be printable ASCII without spaces, `/`"),
-        "{said}"
+    run_expecting(
+        &[
+            "serve",
+            "--channels",
+            channels.to_str().unwrap(),
+            "--rtmp-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--store",
+            store.to_str().unwrap(),
+        ],
+        2,
+        "[0].streamKey must be printable ASCII without spaces, `/`",
     );
 }
 
@@ -913,16 +916,18 @@ fn publish_replays_a_file_as_several_publishers_and_loops_with_rising_timestamps
     let mut server = LiveServer::start_binary(&channels, &[]);
     let url = format!("rtmp://127.0.0.1:{}/app/sk_pub_{{n}}", server.port);
     let started = std::time::Instant::now();
-    let output = crate::util::run(&[
-        "publish",
-        input.to_str().unwrap(),
-        "--url",
-        &url,
-        "--count",
-        "2",
-    ]);
-    let said = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{said}");
+    let said = run_expecting(
+        &[
+            "publish",
+            input.to_str().unwrap(),
+            "--url",
+            &url,
+            "--count",
+            "2",
+        ],
+        0,
+        "published 2.0",
+    );
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(1900),
         "real time"
