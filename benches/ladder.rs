@@ -1,6 +1,8 @@
-//! One second of the STANDARD ladder from the bundled 1080p sample through the real pipeline:
-//! decode 30 frames once, scale each to every transcoded rung (each from the next larger one, a
-//! thread per rung) and encode with libx264, flushing the encoders at the end. A regression here is a regression of `record` on every transcoded channel.
+//! One second of the STANDARD ladder from the bundled 1080p sample through the real pipeline,
+//! per x264 preset (veryfast, IVS's default, then faster and medium): decode 30 frames once,
+//! scale each to every transcoded rung (each from the next larger one, a thread per rung) and
+//! encode with libx264, flushing the encoders at the end. A regression here is a regression of
+//! `record` on every transcoded channel.
 //!
 //! Run: `cargo bench --bench ladder`.
 
@@ -12,7 +14,7 @@ use ffmpeg_next as ffmpeg;
 use ivs_recorder::error::Failure;
 use ivs_recorder::ingest::FileInput;
 use ivs_recorder::ladder::{Ladder, Rendition, SourceVideo, VideoSource};
-use ivs_recorder::model::ChannelType;
+use ivs_recorder::model::{ChannelType, EncoderSettings};
 use ivs_recorder::pipeline::{Pipeline, PipelineSink};
 use ivs_recorder::thumbnail::SampledFrame;
 
@@ -78,20 +80,26 @@ fn ladder_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("ladder_second_1080p");
     group.sample_size(10);
     group.throughput(Throughput::Elements(FRAMES as u64));
-    group.bench_function("decode_scale_encode_720_480_360_160", |b| {
-        b.iter_batched(
-            || Pipeline::start(&rungs, second.input.info(), None).unwrap(),
-            |mut pipeline| {
-                let mut sink = CountingSink::default();
-                for packet in &second.packets {
-                    pipeline.push_video(packet.clone(), &mut sink).unwrap();
-                }
-                pipeline.finish(&mut sink).unwrap();
-                black_box(sink.bytes)
+    for preset in ["veryfast", "faster", "medium"] {
+        let settings = EncoderSettings::from_json(&format!(r#"{{"preset":"{preset}"}}"#)).unwrap();
+        group.bench_function(
+            format!("decode_scale_encode_720_480_360_160/{preset}"),
+            |b| {
+                b.iter_batched(
+                    || Pipeline::start(&rungs, &settings, second.input.info(), None).unwrap(),
+                    |mut pipeline| {
+                        let mut sink = CountingSink::default();
+                        for packet in &second.packets {
+                            pipeline.push_video(packet.clone(), &mut sink).unwrap();
+                        }
+                        pipeline.finish(&mut sink).unwrap();
+                        black_box(sink.bytes)
+                    },
+                    BatchSize::PerIteration,
+                );
             },
-            BatchSize::PerIteration,
         );
-    });
+    }
     group.finish();
 }
 

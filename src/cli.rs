@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ids::{self, ChannelArn};
 use crate::model::{
-    Channel, ChannelType, CreateRecordingConfigurationRequest, Preset, RecordingConfiguration,
-    ValidationError,
+    Channel, ChannelType, CreateRecordingConfigurationRequest, EncoderSettings, Preset,
+    RecordingConfiguration, ValidationError,
 };
 use crate::storage::{StoreLocation, WriterPolicy};
 
@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// RTMP (and, separately, RTMPS) connections open at once; more are closed as they arrive.
     #[arg(long, value_name = "COUNT", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub max_connections: u64,
+    /// How the transcoded rungs are encoded.
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
     /// Where and how objects are stored.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -158,6 +161,7 @@ impl ServeArgs {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             },
             clock: std::sync::Arc::new(crate::time::SystemClock),
+            encoding: std::sync::Arc::new(self.encoding.settings()?),
             hooks: crate::live::channel_recorder::RecorderHooks::default(),
         })
     }
@@ -225,6 +229,37 @@ pub struct RecordArgs {
     /// Read the input at 1x speed, as a live publisher sends it.
     #[arg(long)]
     pub realtime: bool,
+    /// How the transcoded rungs are encoded.
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
+}
+
+/// `--encoder-settings`, shared by `record`, `serve` and `bench`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EncodingArgs {
+    /// A JSON file of x264 settings for the transcoded rungs, globally and per rung (preset,
+    /// tune, profile, level, rateControl, bitrateScale, keyframes, bFrames, threads, scaler;
+    /// see the README). Absent: IVS's behaviour (veryfast, ABR at the ladder's bitrates, IDRs at
+    /// the source's keyframes).
+    #[arg(long, value_name = "FILE")]
+    pub encoder_settings: Option<PathBuf>,
+}
+
+impl EncodingArgs {
+    /// The settings the file gives (the defaults without one), checked.
+    pub fn settings(&self) -> Result<EncoderSettings, SetupError> {
+        let Some(path) = &self.encoder_settings else {
+            return Ok(EncoderSettings::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
+            path: path.clone(),
+            source,
+        })?;
+        EncoderSettings::from_json(&text).map_err(|source| SetupError::InvalidEncoderSettings {
+            path: path.clone(),
+            source,
+        })
+    }
 }
 
 /// `ivs-recorder flush-spool`.
@@ -313,14 +348,22 @@ pub enum SetupError {
         /// The rule broken.
         source: ValidationError,
     },
-    /// The configuration file could not be read.
-    #[error("cannot read the recording configuration {}", path.display())]
+    /// A configuration or settings file could not be read.
+    #[error("cannot read {}", path.display())]
     ReadConfig {
         /// The file given.
         path: PathBuf,
         /// What went wrong.
         #[source]
         source: std::io::Error,
+    },
+    /// The encoder settings file breaks a rule.
+    #[error("invalid encoder settings {}: {source}", path.display())]
+    InvalidEncoderSettings {
+        /// The file given.
+        path: PathBuf,
+        /// The rule broken.
+        source: ValidationError,
     },
     /// The state file cannot be used.
     #[error(transparent)]

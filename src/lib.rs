@@ -31,11 +31,12 @@
 //! Layers, lowest first (a module imports only from its own layer or below; no cycles; checked by
 //! `tests/integration/architecture.rs`):
 //!
-//! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`error`], [`ids`],
+//! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`cpu_time`], [`error`], [`ids`],
 //!    [`ladder`], [`layout`], [`model`], [`time`], [`timeline`]: foundations, most of them pure.
 //! 2. [`ingest`] (inputs that yield packets), [`storage`] (buckets, the ordered writer, spool).
 //! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
-//!    [`pipeline`] (the decoder, the rungs, the fan-out).
+//!    [`pipeline`] (the decoder, the rungs, the fan-out), [`quality`] (PSNR / SSIM against the
+//!    source, for `bench`).
 //! 4. [`recording`]: one recording from input to stored objects; its metadata JSON.
 //! 5. [`live`]: `serve` as a library ([`live::LiveServer`]): RTMP ingest, live recording with the
 //!    reconnect window, sessions, events.
@@ -51,6 +52,7 @@ pub mod av;
 pub mod cli;
 pub mod codecs;
 pub mod control;
+pub mod cpu_time;
 pub mod error;
 pub mod hls;
 pub mod ids;
@@ -62,6 +64,7 @@ pub mod model;
 pub mod pipeline;
 pub mod progress;
 pub mod publish;
+pub mod quality;
 pub mod recording;
 pub mod storage;
 pub mod thumbnail;

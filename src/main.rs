@@ -177,14 +177,19 @@ async fn shutdown_signal() {
 }
 
 fn record(args: &RecordArgs) -> ExitCode {
-    let (channel, configuration) = match args.channel_and_configuration() {
+    let setup = args
+        .channel_and_configuration()
+        .and_then(|(channel, configuration)| {
+            Ok((channel, configuration, args.encoding.settings()?))
+        });
+    let (channel, configuration, encoding) = match setup {
         Ok(setup) => setup,
         Err(err) => {
             eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
             return ExitCode::from(2);
         }
     };
-    match run_record(args, channel, configuration) {
+    match run_record(args, channel, configuration, encoding) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", ivs_recorder::error::error_chain(err.as_ref()));
@@ -197,6 +202,7 @@ fn run_record(
     args: &RecordArgs,
     channel: ivs_recorder::model::Channel,
     configuration: ivs_recorder::model::RecordingConfiguration,
+    encoding: ivs_recorder::model::EncoderSettings,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let bucket_name = configuration
@@ -219,6 +225,7 @@ fn run_record(
         clock: Arc::new(SystemClock),
         progress,
         writer_policy: args.storage.writer_policy(),
+        encoding: Arc::new(encoding),
     };
     let outcome = match record_file(request, runtime.handle()) {
         Ok(outcome) => outcome,

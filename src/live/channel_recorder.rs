@@ -30,6 +30,7 @@ use crate::ids::random_alphanumeric;
 use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
 use crate::ingest::queue::QueueReceiver;
+use crate::model::EncoderSettings;
 use crate::model::RecordingConfigurationState;
 use crate::recording::recover::OpenRecordingEntry;
 use crate::recording::{Plan, Recording, RecordingResult, RecordingTarget};
@@ -56,6 +57,8 @@ pub struct RecorderContext {
     pub store: Arc<Store>,
     /// Retries, spool and deadline for store outages.
     pub writer_policy: WriterPolicy,
+    /// How the transcoded rungs are encoded.
+    pub encoding: Arc<EncoderSettings>,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
     /// Where events go.
@@ -469,6 +472,7 @@ impl ChannelLoop {
             bucket,
             clock: self.context.clock.clone(),
             writer_policy: self.context.writer_policy.clone(),
+            encoding: self.context.encoding.clone(),
         };
         let plan = Plan::new(&target.channel, &target.configuration, input.info());
         match Recording::open(&target, plan, &self.context.runtime) {

@@ -44,6 +44,7 @@ use self::rtmp::serve_rtmp;
 use self::sessions::SessionRegistry;
 use crate::control::catalog::Catalog;
 use crate::control::state_db::StateError;
+use crate::model::EncoderSettings;
 use crate::storage::{Store, WriterPolicy};
 use crate::time::Clock;
 
@@ -71,6 +72,8 @@ pub struct ServeConfig {
     pub connections: ConnectionSettings,
     /// Wall clock.
     pub clock: Arc<dyn Clock>,
+    /// How the transcoded rungs are encoded (`--encoder-settings`).
+    pub encoding: Arc<EncoderSettings>,
     /// Instrumentation for tests (default: none).
     pub hooks: RecorderHooks,
 }
@@ -223,6 +226,7 @@ impl LiveServer {
             runtime: tokio::runtime::Handle::current(),
             store,
             writer_policy: config.writer_policy,
+            encoding: config.encoding,
             clock: config.clock,
             events,
             sessions: config.sessions,

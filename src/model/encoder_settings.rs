@@ -3,7 +3,7 @@
 //! `veryfast`, Main profile, level by size, ABR at the ladder's bitrate, IDRs exactly at the
 //! source's keyframes, no scene cuts or open GOPs, one thread, bicubic scaling), so a file with
 //! `{}` changes nothing. Pure: parsing, validation (errors name the field and the allowed values)
-//! and the x264 options a rung gets. Not yet read by the pipeline.
+//! and the x264 options a rung gets; `pipeline::rung` applies them.
 
 use std::collections::BTreeMap;
 
@@ -129,9 +129,8 @@ impl RungEncoding {
         if let Some(tune) = &self.tune {
             options.push(("tune".to_owned(), tune.clone()));
         }
-        if self.keyframes == Keyframes::FollowSource {
-            options.push(("forced-idr".to_owned(), "1".to_owned()));
-        }
+        // The pipeline forces every keyframe (at the source's, or on the fixed grid): as IDRs.
+        options.push(("forced-idr".to_owned(), "1".to_owned()));
         options.push(("threads".to_owned(), self.threads.to_string()));
         let mut params = vec!["scenecut=0".to_owned(), "open-gop=0".to_owned()];
         if let Some(b_frames) = self.b_frames {
@@ -181,6 +180,16 @@ impl EncoderSettings {
         let global = input.apply(&RungEncoding::default(), "")?;
         let mut rungs = BTreeMap::new();
         for (name, values) in rung_inputs {
+            if !is_rung_name(&name) {
+                return Err(ValidationError::new(
+                    "rungs",
+                    format!(
+                        "must be keyed by rendition names, <height>p<frame rate> such as 720p60, \
+                         720p30, 480p30, 360p30 or 160p30; got {}",
+                        abbreviated(&name)
+                    ),
+                ));
+            }
             let prefix = format!("rungs.{name}.");
             if values.rungs.is_some() {
                 return Err(ValidationError::new(
@@ -224,6 +233,15 @@ struct RateControlInput {
 struct KeyframesInput {
     mode: String,
     seconds: Option<f64>,
+}
+
+/// Whether `name` reads `<height>p<frame rate>`, as every rendition's name does (D1).
+fn is_rung_name(name: &str) -> bool {
+    name.split_once('p').is_some_and(|(height, fps)| {
+        [height, fps].iter().all(|part| {
+            !part.is_empty() && part.len() <= 4 && part.bytes().all(|b| b.is_ascii_digit())
+        })
+    })
 }
 
 /// `value` if it is one of `allowed`, else an error naming `field` and the allowed values.
@@ -385,7 +403,7 @@ mod tests {
             }
         );
         let options = small.x264_options(160, 30, 230_000);
-        assert!(!pairs(&options).contains(&("forced-idr", "1")));
+        assert!(pairs(&options).contains(&("forced-idr", "1")));
         assert!(options.last().unwrap().1.contains("bframes=0"));
     }
 
@@ -430,6 +448,10 @@ mod tests {
             (
                 r#"{"rungs":{"160p30":{"rungs":{}}}}"#,
                 "rungs.160p30.rungs is not allowed",
+            ),
+            (
+                r#"{"rungs":{"720p":{"preset":"fast"}}}"#,
+                "rungs must be keyed by rendition names, <height>p<frame rate> such as 720p60",
             ),
         ];
         for (json, expected) in cases {

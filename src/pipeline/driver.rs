@@ -15,7 +15,7 @@ use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 
 use super::audio::{AudioTranscodeError, AudioTranscoder};
-use super::rung::{RungSettings, VideoEncodeError};
+use super::rung::{RungSettings, RungUsage, VideoEncodeError};
 use super::rung_chain::{RungChain, RungPacket};
 use super::thumbnail_tap::ThumbnailTap;
 use crate::av::decode::{DecodeError, VideoDecoder, frame_pts};
@@ -23,6 +23,7 @@ use crate::av::ts_mux::{TsStream, TsStreams};
 use crate::error::{Failure, FailureKind};
 use crate::ingest::InputInfo;
 use crate::ladder::{AudioSource, Rendition, VideoSource, decodes_every_frame};
+use crate::model::EncoderSettings;
 use crate::thumbnail::{SampledFrame, SamplerStats};
 
 /// Decoder threads when every frame is decoded for the ladder.
@@ -64,13 +65,15 @@ pub enum AudioRoute {
     Aac(u32),
 }
 
-/// What the thumbnail tap did over one stream.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TapReport {
+/// What the pipeline did over one stream.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineReport {
     /// Thumbnails taken.
     pub taken: u64,
-    /// The gated decoder's work, when there was one.
+    /// The gated thumbnail decoder's work, when there was one.
     pub sampler: Option<SamplerStats>,
+    /// What each transcoded rung did and cost, largest first.
+    pub rungs: Vec<RungUsage>,
 }
 
 /// The media pipeline of one stream.
@@ -97,10 +100,11 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline making `renditions` (highest first) out of `info`'s streams, with
-    /// `thumbnails` as its thumbnail tap.
+    /// A pipeline making `renditions` (highest first) out of `info`'s streams, the transcoded
+    /// ones encoded as `encoding` says, with `thumbnails` as its thumbnail tap.
     pub fn start(
         renditions: &[Rendition],
+        encoding: &EncoderSettings,
         info: &InputInfo,
         thumbnails: Option<ThumbnailTap>,
     ) -> Result<Self, PipelineError> {
@@ -148,6 +152,7 @@ impl Pipeline {
                         bitrate,
                         time_base: info.video.av_time_base,
                         source_frame_rate: info.video.frame_rate,
+                        encoding: encoding.for_rung(&rendition.name).clone(),
                     });
                 }
             }
@@ -268,7 +273,7 @@ impl Pipeline {
     }
 
     /// Ends the stream: drains the decoder, flushes every encoder and hands out what they held.
-    pub fn finish(mut self, sink: &mut dyn PipelineSink) -> Result<TapReport, Failure> {
+    pub fn finish(mut self, sink: &mut dyn PipelineSink) -> Result<PipelineReport, Failure> {
         if let Some(mut decoder) = self.decoder.take() {
             // A broken last packet (truncated input) loses that frame, not the recording.
             let frames = taken_frames(
@@ -283,12 +288,14 @@ impl Pipeline {
             transcoder.finish().map_err(processing)?;
             self.forward_transcoded_audio(sink)?;
         }
+        let mut report = PipelineReport::default();
         if let Some(chain) = self.rungs.take() {
-            for packet in chain.finish().map_err(processing)? {
+            let (packets, usages) = chain.finish().map_err(processing)?;
+            for packet in packets {
                 self.forward(packet, sink)?;
             }
+            report.rungs = usages;
         }
-        let mut report = TapReport::default();
         if let Some(tap) = &mut self.thumbnails {
             for sampled in tap.finish() {
                 sink.thumbnail(sampled)?;

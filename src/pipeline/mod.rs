@@ -26,4 +26,4 @@ pub mod rung;
 pub mod rung_chain;
 pub mod thumbnail_tap;
 
-pub use driver::{AudioRoute, Pipeline, PipelineError, PipelineSink, TapReport};
+pub use driver::{AudioRoute, Pipeline, PipelineError, PipelineReport, PipelineSink};

@@ -1,12 +1,18 @@
 //! One transcoded rung: scale (from the source frame or the next larger rung's picture) and
-//! encode with libx264 at the rung's bitrate, with an IDR exactly where the source has a keyframe
-//! (decision D11) and nowhere else, so every rendition can be cut at the same timestamps.
+//! encode with libx264 under the rung's [`RungEncoding`] (`--encoder-settings`). By default that
+//! is x264 `veryfast` at the rung's bitrate with an IDR exactly where the source has a keyframe
+//! (decision D11) and nowhere else, so every rendition can be cut at the same timestamps; a fixed
+//! GOP instead puts IDRs on a grid of media time shared by every rung.
 //!
 //! Each rung runs on a thread of its own ([`super::rung_chain`]), so x264 runs single-threaded
-//! inside it ([`X264_THREADS`]): the rungs are the parallelism, and no encoder holds the extra
-//! frames that x264's frame threads and their lookahead would.
+//! inside it by default: the rungs are the parallelism, and no encoder holds the extra frames that
+//! x264's frame threads and their lookahead would.
+//!
+//! A rung counts what it costs ([`RungUsage`]): frames, encoded bytes, the wall time spent
+//! scaling and encoding, and the CPU time of its thread and of the threads x264 started from it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
@@ -14,11 +20,7 @@ use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 
 use crate::ladder::Rendition;
-
-/// x264 speed preset of the ladder encoders.
-pub const X264_PRESET: &str = "veryfast";
-/// x264 threads per rung (the rungs themselves run in parallel).
-pub const X264_THREADS: &str = "1";
+use crate::model::{Keyframes, RateControl, RungEncoding};
 
 /// Why a rung could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,55 @@ pub struct RungSettings {
     pub time_base: ffmpeg::Rational,
     /// Frame rate of the source.
     pub source_frame_rate: f64,
+    /// How the rung is encoded and scaled.
+    pub encoding: RungEncoding,
+}
+
+/// What one rung did and what it cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RungUsage {
+    /// The rendition's name.
+    pub rendition: String,
+    /// Frames encoded.
+    pub frames: u64,
+    /// Bytes of H.264 the encoder produced.
+    pub bytes: u64,
+    /// Wall time spent scaling and encoding (not waiting for frames).
+    pub wall: Duration,
+    /// CPU time of the rung's thread and of the x264 threads it started.
+    pub cpu: Duration,
+}
+
+impl RungUsage {
+    /// Adds `other`'s counts (the same rung over a later stream).
+    pub fn add(&mut self, other: &RungUsage) {
+        self.frames += other.frames;
+        self.bytes += other.bytes;
+        self.wall += other.wall;
+        self.cpu += other.cpu;
+    }
+}
+
+/// Where the next IDR goes under a fixed GOP: on a grid of `interval` ticks from the first frame.
+#[derive(Debug, Clone, Copy)]
+struct KeyframeGrid {
+    interval: i64,
+    first: Option<i64>,
+    last_cell: i64,
+}
+
+impl KeyframeGrid {
+    /// Whether the frame at `pts` is the first one in a new cell of the grid.
+    fn starts_gop(&mut self, pts: i64) -> bool {
+        let first = *self.first.get_or_insert(pts);
+        let cell = (pts - first).div_euclid(self.interval.max(1));
+        if pts == first || cell > self.last_cell {
+            self.last_cell = cell;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Encodes one rung.
@@ -78,9 +129,13 @@ pub struct RungEncoder {
     /// Minimum pts step between output frames (frame-rate cap), in source ticks.
     min_step: i64,
     last_pts: Option<i64>,
+    /// `None`: IDRs at the source's keyframes.
+    grid: Option<KeyframeGrid>,
+    scaler_flags: scaling::Flags,
     scaler: Option<((Pixel, u32, u32), scaling::Context)>,
     encoder: ffmpeg::encoder::Video,
     packet: ffmpeg::Packet,
+    usage: RungUsage,
 }
 
 impl std::fmt::Debug for RungEncoder {
@@ -92,13 +147,14 @@ impl std::fmt::Debug for RungEncoder {
 }
 
 impl RungEncoder {
-    /// An encoder for `settings.rendition` at `settings.bitrate`.
+    /// An encoder for `settings.rendition` at `settings.bitrate`, as `settings.encoding` says.
     pub fn new(settings: &RungSettings) -> Result<Self, VideoEncodeError> {
         let RungSettings {
             rendition,
             bitrate,
             time_base,
             source_frame_rate,
+            encoding,
         } = settings;
         let (bitrate, time_base, source_frame_rate) = (*bitrate, *time_base, *source_frame_rate);
         crate::av::init();
@@ -117,23 +173,20 @@ impl RungEncoder {
         encoder.set_format(Pixel::YUV420P);
         encoder.set_time_base(time_base);
         encoder.set_frame_rate(Some(ffmpeg::Rational::new(fps, 1)));
-        encoder.set_bit_rate(bitrate as usize);
-        // Keyframes only where the source has them.
+        encoder.set_bit_rate(match encoding.rate_control {
+            RateControl::Crf(_) => 0,
+            RateControl::Abr | RateControl::Cbr { .. } => {
+                (f64::from(bitrate) * encoding.bitrate_scale).round() as usize
+            }
+        });
+        // IDRs are forced where the source has keyframes, or on the fixed grid; never by x264.
         encoder.set_gop(u32::MAX / 4);
-        let level = if rendition.height > 720 || (rendition.height == 720 && fps > 30) {
-            "4.1"
-        } else {
-            "3.1"
-        };
         let mut options = ffmpeg::Dictionary::new();
-        options.set("preset", X264_PRESET);
-        options.set("profile", "main");
-        options.set("level", level);
-        options.set("forced-idr", "1");
-        options.set("threads", X264_THREADS);
-        // Average bitrate without VBV: x264 is deterministic then (VBV with frame threads is not),
-        // so the same input always records to the same bytes.
-        options.set("x264-params", "scenecut=0:open-gop=0");
+        // Average bitrate without VBV by default: x264 is deterministic then (VBV with frame
+        // threads is not), so the same input always records to the same bytes.
+        for (name, value) in encoding.x264_options(rendition.height, fps as u32, bitrate) {
+            options.set(&name, &value);
+        }
         let encoder = encoder.open_as_with(codec, options).map_err(open_error)?;
         let source_tick_rate =
             f64::from(time_base.denominator()) / f64::from(time_base.numerator().max(1));
@@ -143,6 +196,14 @@ impl RungEncoder {
         } else {
             0
         };
+        let grid = match encoding.keyframes {
+            Keyframes::FollowSource => None,
+            Keyframes::EverySeconds(seconds) => Some(KeyframeGrid {
+                interval: (seconds * source_tick_rate).round() as i64,
+                first: None,
+                last_cell: 0,
+            }),
+        };
         Ok(Self {
             name: rendition.name.clone(),
             width: rendition.width,
@@ -150,9 +211,15 @@ impl RungEncoder {
             bitrate,
             min_step,
             last_pts: None,
+            grid,
+            scaler_flags: scaler_flags(&encoding.scaler),
             scaler: None,
             encoder,
             packet: ffmpeg::Packet::empty(),
+            usage: RungUsage {
+                rendition: rendition.name.clone(),
+                ..RungUsage::default()
+            },
         })
     }
 
@@ -185,6 +252,11 @@ impl RungEncoder {
             return Ok(None);
         }
         self.last_pts = Some(pts);
+        let began = Instant::now();
+        let idr = match &mut self.grid {
+            None => is_key,
+            Some(grid) => grid.starts_gop(pts),
+        };
         let encode_error = |source| VideoEncodeError::Encode {
             rendition: self.name.clone(),
             source,
@@ -198,7 +270,7 @@ impl RungEncoder {
                 Pixel::YUV420P,
                 self.width,
                 self.height,
-                scaling::Flags::BICUBIC,
+                self.scaler_flags,
             )
             .map_err(encode_error)?;
             self.scaler = Some((shape, context));
@@ -216,18 +288,37 @@ impl RungEncoder {
         let (_, scaler) = self.scaler.as_mut().ok_or(VideoEncodeError::Stopped)?;
         scaler.run(input, &mut scaled).map_err(encode_error)?;
         scaled.set_pts(Some(pts));
-        scaled.set_kind(if is_key {
+        scaled.set_kind(if idr {
             ffmpeg::picture::Type::I
         } else {
             ffmpeg::picture::Type::None
         });
         self.encoder.send_frame(&scaled).map_err(encode_error)?;
         self.receive(on_packet)?;
+        self.usage.frames += 1;
+        self.usage.wall += began.elapsed();
         Ok(Some(Arc::new(scaled)))
+    }
+
+    /// What the rung did so far (its CPU time is read when it finishes).
+    pub fn usage(&self) -> &RungUsage {
+        &self.usage
     }
 
     /// Flushes the encoder at the end of the input.
     pub fn finish(
+        &mut self,
+        on_packet: &mut dyn FnMut(&ffmpeg::Packet),
+    ) -> Result<(), VideoEncodeError> {
+        let began = Instant::now();
+        let flushed = self.flush(on_packet);
+        self.usage.wall += began.elapsed();
+        // Read while the encoder (and any threads x264 started from this one) still exists.
+        self.usage.cpu = crate::cpu_time::this_thread_and_its_helpers();
+        flushed
+    }
+
+    fn flush(
         &mut self,
         on_packet: &mut dyn FnMut(&ffmpeg::Packet),
     ) -> Result<(), VideoEncodeError> {
@@ -249,7 +340,10 @@ impl RungEncoder {
     ) -> Result<(), VideoEncodeError> {
         loop {
             match self.encoder.receive_packet(&mut self.packet) {
-                Ok(()) => on_packet(&self.packet),
+                Ok(()) => {
+                    self.usage.bytes += self.packet.size() as u64;
+                    on_packet(&self.packet);
+                }
                 Err(ffmpeg::Error::Eof) => return Ok(()),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
                     return Ok(());
@@ -262,5 +356,52 @@ impl RungEncoder {
                 }
             }
         }
+    }
+}
+
+/// The swscale algorithm named by the settings (validated there; bicubic otherwise).
+fn scaler_flags(name: &str) -> scaling::Flags {
+    match name {
+        "fast_bilinear" => scaling::Flags::FAST_BILINEAR,
+        "bilinear" => scaling::Flags::BILINEAR,
+        "area" => scaling::Flags::AREA,
+        "lanczos" => scaling::Flags::LANCZOS,
+        "spline" => scaling::Flags::SPLINE,
+        _ => scaling::Flags::BICUBIC,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_gop_starts_on_each_cell_of_the_grid() {
+        // 30 fps in a 1/90000 time base, a GOP every 2 s, starting at an odd pts.
+        let mut grid = KeyframeGrid {
+            interval: 180_000,
+            first: None,
+            last_cell: 0,
+        };
+        let keys: Vec<i64> = (0..200)
+            .map(|n| 12_345 + n * 3000)
+            .filter(|&pts| grid.starts_gop(pts))
+            .map(|pts| (pts - 12_345) / 3000)
+            .collect();
+        assert_eq!(keys, [0, 60, 120, 180]);
+    }
+
+    #[test]
+    fn a_fixed_gop_skips_cells_a_dropped_frame_left_empty() {
+        let mut grid = KeyframeGrid {
+            interval: 100,
+            first: None,
+            last_cell: 0,
+        };
+        let keys: Vec<i64> = [0, 50, 99, 250, 260, 300]
+            .into_iter()
+            .filter(|&pts| grid.starts_gop(pts))
+            .collect();
+        assert_eq!(keys, [0, 250, 300]);
     }
 }

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 
-use super::rung::{RungEncoder, RungSettings, VideoEncodeError};
+use super::rung::{RungEncoder, RungSettings, RungUsage, VideoEncodeError};
 
 /// Frames waiting in front of each rung.
 const FRAMES_IN_FLIGHT: usize = 2;
@@ -48,7 +48,7 @@ impl std::fmt::Debug for RungPacket {
 /// Every transcoded rung of a ladder, each on its own thread.
 pub struct RungChain {
     first: Option<SyncSender<ChainFrame>>,
-    threads: Vec<JoinHandle<Result<(), VideoEncodeError>>>,
+    threads: Vec<JoinHandle<Result<RungUsage, VideoEncodeError>>>,
     packets: Receiver<RungPacket>,
     parameters: Vec<ffmpeg::codec::Parameters>,
 }
@@ -77,7 +77,10 @@ impl RungChain {
             let next = downstream.take();
             let packet_sender = packet_sender.clone();
             let thread = std::thread::Builder::new()
-                .name(format!("rung {}", settings.rendition.name))
+                .name(crate::cpu_time::unique_name(&format!(
+                    "rung {}",
+                    settings.rendition.name
+                )))
                 .spawn(move || {
                     let encoder = match RungEncoder::new(&settings) {
                         Ok(encoder) => {
@@ -86,7 +89,7 @@ impl RungChain {
                         }
                         Err(err) => {
                             let _ = opened.send(Err(err));
-                            return Ok(());
+                            return Ok(RungUsage::default());
                         }
                     };
                     run_rung(index, encoder, &inbox, next.as_ref(), &packet_sender)
@@ -135,17 +138,24 @@ impl RungChain {
         self.packets.try_iter()
     }
 
-    /// Flushes every rung and returns the packets still to come; the first rung error, if any.
-    pub fn finish(mut self) -> Result<Vec<RungPacket>, VideoEncodeError> {
+    /// Flushes every rung and returns the packets still to come and what each rung did (chain
+    /// order); the first rung error, if any.
+    pub fn finish(mut self) -> Result<(Vec<RungPacket>, Vec<RungUsage>), VideoEncodeError> {
         drop(self.first.take());
-        let mut result = Ok(());
+        let mut usages = Vec::new();
+        let mut failure = None;
         for thread in self.threads.drain(..) {
-            let outcome = thread.join().unwrap_or(Err(VideoEncodeError::Stopped));
-            if result.is_ok() {
-                result = outcome;
+            match thread.join().unwrap_or(Err(VideoEncodeError::Stopped)) {
+                Ok(usage) => usages.push(usage),
+                Err(err) => {
+                    failure.get_or_insert(err);
+                }
             }
         }
-        result.map(|()| self.packets.try_iter().collect())
+        match failure {
+            Some(err) => Err(err),
+            None => Ok((self.packets.try_iter().collect(), usages)),
+        }
     }
 }
 
@@ -156,7 +166,7 @@ fn run_rung(
     inbox: &Receiver<ChainFrame>,
     next: Option<&SyncSender<ChainFrame>>,
     packets: &Sender<RungPacket>,
-) -> Result<(), VideoEncodeError> {
+) -> Result<RungUsage, VideoEncodeError> {
     let mut send = |packet: &ffmpeg::Packet| {
         let _ = packets.send(RungPacket {
             rung: index,
@@ -179,5 +189,6 @@ fn run_rung(
             }
         }
     }
-    encoder.finish(&mut send)
+    encoder.finish(&mut send)?;
+    Ok(encoder.usage().clone())
 }

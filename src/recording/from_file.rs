@@ -21,7 +21,8 @@ use crate::ids::ChannelArn;
 use crate::ingest::{FileInput, InputInfo};
 use crate::ladder::Rendition;
 use crate::layout::RecordingPrefix;
-use crate::model::{Channel, RecordingConfiguration};
+use crate::model::{Channel, EncoderSettings, RecordingConfiguration};
+use crate::pipeline::rung::RungUsage;
 use crate::storage::{Bucket, WriteReport, WriterPolicy};
 use crate::thumbnail::SamplerStats;
 use crate::time::Clock;
@@ -44,6 +45,8 @@ pub struct RecordRequest {
     pub progress: Option<ProgressCallback>,
     /// Retries, spool and deadline for store outages.
     pub writer_policy: WriterPolicy,
+    /// How the transcoded rungs are encoded (`--encoder-settings`; default: as IVS).
+    pub encoding: Arc<EncoderSettings>,
 }
 
 impl std::fmt::Debug for RecordRequest {
@@ -77,6 +80,8 @@ pub struct RecordOutcome {
     pub sampler: SamplerStats,
     /// Every object written, in order.
     pub written: WriteReport,
+    /// What each transcoded rung did and cost, largest first.
+    pub rungs: Vec<RungUsage>,
 }
 
 /// Records `request.input`; blocks until everything is stored. `runtime` is the Tokio runtime
@@ -100,6 +105,7 @@ pub fn record_file(
         bucket: request.bucket,
         clock: request.clock,
         writer_policy: request.writer_policy,
+        encoding: request.encoding,
     };
     // An input the thumbnail decoder cannot open is refused before anything is written.
     let plan = Plan::new(&target.channel, &target.configuration, &info);
@@ -129,6 +135,7 @@ pub fn record_file(
         thumbnails: closed.media.thumbnails,
         sampler: closed.media.sampler,
         written: closed.written,
+        rungs: closed.media.rungs,
     })
 }
 

@@ -16,8 +16,10 @@ use crate::hls::output::{HlsError, HlsOutput, HlsSetup};
 use crate::hls::publisher::HlsPublisher;
 use crate::hls::rendition::VideoArrival;
 use crate::ingest::{InputInfo, InputPacket, PacketSource};
+use crate::model::EncoderSettings;
+use crate::pipeline::rung::RungUsage;
 use crate::pipeline::thumbnail_tap::ThumbnailTap;
-use crate::pipeline::{Pipeline, PipelineSink, TapReport};
+use crate::pipeline::{Pipeline, PipelineReport, PipelineSink};
 use crate::recording::retime::Retimer;
 use crate::storage::ArtifactSender;
 use crate::thumbnail::worker::{ThumbnailWorker, ThumbnailWorkerError};
@@ -39,6 +41,8 @@ pub struct MediaResult {
     pub sampler: SamplerStats,
     /// Why the recording failed, when it did.
     pub failure: Option<Failure>,
+    /// What each transcoded rung did and cost over every stream, largest first.
+    pub rungs: Vec<RungUsage>,
 }
 
 /// What one stream added.
@@ -125,6 +129,8 @@ pub struct MediaSetup {
     pub store: ArtifactSender,
     /// Wall clock for playlists.
     pub clock: Arc<dyn Clock>,
+    /// How the transcoded rungs are encoded.
+    pub encoding: Arc<EncoderSettings>,
 }
 
 impl std::fmt::Debug for MediaSetup {
@@ -363,7 +369,7 @@ impl PacketLoop {
             .hls
             .as_ref()
             .map_or_else(Vec::new, |hls| hls.renditions.clone());
-        let pipeline = Pipeline::start(&renditions, info, tap)
+        let pipeline = Pipeline::start(&renditions, &self.setup.encoding, info, tap)
             .map_err(|err| Failure::from_error(FailureKind::Processing, &err))?;
         if let Some(setup) = self.setup.hls.clone() {
             stream.hls = Some(HlsOutput::start(
@@ -396,7 +402,7 @@ impl PacketLoop {
         if let Some(pipeline) = stream.pipeline.take() {
             let mut sink = RecordingSink::new(&mut stream.hls, &mut self.setup.worker);
             match pipeline.finish(&mut sink) {
-                Ok(report) => self.add_tap_report(report),
+                Ok(report) => self.add_pipeline_report(report),
                 Err(failure) => {
                     self.result.failure.get_or_insert(failure);
                 }
@@ -430,8 +436,19 @@ impl PacketLoop {
         }
     }
 
-    fn add_tap_report(&mut self, report: TapReport) {
+    fn add_pipeline_report(&mut self, report: PipelineReport) {
         self.thumbnails_taken += report.taken;
+        for usage in &report.rungs {
+            match self
+                .result
+                .rungs
+                .iter_mut()
+                .find(|known| known.rendition == usage.rendition)
+            {
+                Some(known) => known.add(usage),
+                None => self.result.rungs.push(usage.clone()),
+            }
+        }
         if let Some(stats) = report.sampler {
             let total = &mut self.result.sampler;
             total.packets += stats.packets;

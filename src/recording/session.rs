@@ -19,7 +19,9 @@ use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{InputInfo, PacketSource};
 use crate::ladder::{Ladder, Rendition, SourceCodecs, SourceVideo, conform, decodes_every_frame};
 use crate::layout::RecordingPrefix;
-use crate::model::{Channel, ChannelType, RecordingConfiguration, ThumbnailConfiguration};
+use crate::model::{
+    Channel, ChannelType, EncoderSettings, RecordingConfiguration, ThumbnailConfiguration,
+};
 use crate::storage::{Artifact, ArtifactSender, ArtifactWriter, Bucket, WriteReport, WriterPolicy};
 use crate::thumbnail::worker::{ThumbnailTargets, ThumbnailWorker};
 use crate::time::{Clock, rfc3339_seconds};
@@ -40,6 +42,8 @@ pub struct RecordingTarget {
     pub clock: Arc<dyn Clock>,
     /// Retries, spool and deadline for store outages.
     pub writer_policy: WriterPolicy,
+    /// How the transcoded rungs are encoded (`--encoder-settings`).
+    pub encoding: Arc<EncoderSettings>,
 }
 
 impl std::fmt::Debug for RecordingTarget {
@@ -206,6 +210,7 @@ impl Recording {
             keyframes_only: target.channel.channel_type == ChannelType::Basic,
             store: store.clone(),
             clock: target.clock.clone(),
+            encoding: target.encoding.clone(),
         });
         let recording = Self {
             prefix,

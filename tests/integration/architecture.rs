@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // Pure foundations and the FFI wrappers.
     &[
-        "av", "codecs", "error", "ids", "ladder", "layout", "model", "time", "timeline",
+        "av", "codecs", "cpu_time", "error", "ids", "ladder", "layout", "model", "time", "timeline",
     ],
     // Where packets come from and where objects go.
     &["ingest", "storage"],
     // Media work: thumbnails, transcoding, HLS, and the pipeline that drives them.
-    &["thumbnail", "hls", "pipeline"],
+    &["thumbnail", "hls", "pipeline", "quality"],
     // One recording's lifecycle.
     &["recording"],
     // Live serving and the control plane.

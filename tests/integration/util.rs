@@ -288,6 +288,19 @@ pub fn record_in_memory_with(
     ivs_recorder::recording::RecordOutcome,
     ivs_recorder::storage::Store,
 ) {
+    record_in_memory_encoded(json, input, caller, Default::default())
+}
+
+/// [`record_in_memory_with`] with the rungs encoded as `encoding` says.
+pub fn record_in_memory_encoded(
+    json: &str,
+    input: &Path,
+    caller: Caller,
+    encoding: ivs_recorder::model::EncoderSettings,
+) -> (
+    ivs_recorder::recording::RecordOutcome,
+    ivs_recorder::storage::Store,
+) {
     use ivs_recorder::model::{Channel, ChannelType, CreateRecordingConfigurationRequest};
     use ivs_recorder::recording::{RecordRequest, record_file, record_file_async};
     use ivs_recorder::storage::{Store, StoreLocation};
@@ -312,6 +325,7 @@ pub fn record_in_memory_with(
         )),
         progress: None,
         writer_policy: ivs_recorder::storage::WriterPolicy::default(),
+        encoding: std::sync::Arc::new(encoding),
     };
     let outcome = match caller {
         Caller::Thread => std::thread::scope(|s| {
