@@ -31,6 +31,89 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Replay a file to an RTMP(S) ingest at real time (stream copy), N copies at once.
     Publish(PublishArgs),
+    /// Benchmark encoder settings on a file: speed, bitrate and quality per rendition, a report
+    /// and charts; optionally against the ffmpeg CLI doing the same ladder.
+    Bench(BenchArgs),
+}
+
+/// `ivs-recorder bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The media file to record with each setting.
+    pub input: PathBuf,
+    /// Channel type: decides the rendition ladder (one that transcodes).
+    #[arg(long, value_enum, default_value_t = ChannelType::Standard)]
+    pub channel_type: ChannelType,
+    /// Preset of ADVANCED_SD and ADVANCED_HD channels.
+    #[arg(long, value_enum)]
+    pub channel_preset: Option<Preset>,
+    /// A matrix file: `{"settings": [{"name": "…", <encoder settings>}, …]}`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["presets", "bitrate_scales"])]
+    pub matrix: Option<PathBuf>,
+    /// x264 presets to compare (with every `--bitrate-scale`), e.g. `veryfast,faster,medium`.
+    #[arg(long = "preset", value_name = "LIST", value_delimiter = ',')]
+    pub presets: Vec<String>,
+    /// Bitrate scales to compare (with every `--preset`), e.g. `0.5,1,1.5`.
+    #[arg(long = "bitrate-scale", value_name = "LIST", value_delimiter = ',')]
+    pub bitrate_scales: Vec<f64>,
+    /// Where recordings, `report.json`, `report.csv` and the charts go.
+    #[arg(long, value_name = "DIR", default_value = "bench-report")]
+    pub out: PathBuf,
+    /// Also run the equivalent ffmpeg CLI command for each setting and compare.
+    #[arg(long)]
+    pub compare_ffmpeg: bool,
+    /// The base settings the lists apply over.
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
+}
+
+impl BenchArgs {
+    /// The bench's options, checked (before any media work).
+    pub fn options(&self) -> Result<crate::bench::BenchOptions, SetupError> {
+        Channel::new(
+            ids::default_channel_arn(&ids::region_from_env()),
+            String::new(),
+            self.channel_type,
+            self.channel_preset,
+        )
+        .map_err(SetupError::InvalidBenchSetting)?;
+        let settings = match &self.matrix {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
+                        path: path.clone(),
+                        source,
+                    })?;
+                crate::bench::matrix::from_file_json(&text).map_err(|source| {
+                    SetupError::InvalidEncoderSettings {
+                        path: path.clone(),
+                        source,
+                    }
+                })?
+            }
+            None => {
+                // The base file is checked on its own first, so its errors name it.
+                self.encoding.settings()?;
+                let base = match &self.encoding.encoder_settings {
+                    Some(path) => std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|text| serde_json::from_str(&text).ok())
+                        .unwrap_or_else(|| serde_json::json!({})),
+                    None => serde_json::json!({}),
+                };
+                crate::bench::matrix::from_lists(&base, &self.presets, &self.bitrate_scales)
+                    .map_err(SetupError::InvalidBenchSetting)?
+            }
+        };
+        Ok(crate::bench::BenchOptions {
+            input: self.input.clone(),
+            channel_type: self.channel_type,
+            channel_preset: self.channel_preset,
+            settings,
+            out: self.out.clone(),
+            compare_ffmpeg: self.compare_ffmpeg,
+        })
+    }
 }
 
 /// `ivs-recorder publish`.
@@ -365,6 +448,9 @@ pub enum SetupError {
         /// The rule broken.
         source: ValidationError,
     },
+    /// A `bench` argument breaks a rule.
+    #[error("invalid bench setting: {0}")]
+    InvalidBenchSetting(ValidationError),
     /// The state file cannot be used.
     #[error(transparent)]
     State(#[from] crate::control::state_db::StateError),

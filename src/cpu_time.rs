@@ -1,4 +1,5 @@
-//! CPU time of threads, read from Linux's `/proc` (for the cost a rung reports to `bench`).
+//! CPU time of threads and of the process, read from Linux's `/proc` (for the cost a rung
+//! reports to `bench`).
 //!
 //! A thread started by another inherits its name, so the threads x264 starts from a rung's thread
 //! (lookahead, frame threads) carry the rung's name: the rung's cost is the CPU time of every
@@ -39,6 +40,16 @@ pub fn this_thread_and_its_helpers() -> Duration {
         .filter_map(|stat| cpu_ticks(&stat))
         .sum();
     Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
+}
+
+/// CPU time (user + system) of the whole process so far; zero where `/proc` cannot be read.
+pub fn this_process() -> Duration {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| cpu_ticks(&stat))
+        .map_or(Duration::ZERO, |ticks| {
+            Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND)
+        })
 }
 
 /// `utime + stime` of a `/proc/…/stat` line (fields 14 and 15, counted after the name, which is

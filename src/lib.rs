@@ -43,12 +43,14 @@
 //!    [`control`]: the control plane's resources (one catalog for API and ingest; SQLite).
 //!    [`api`]: the IVS control plane as REST-JSON; [`api::server::run`] is `serve` whole.
 //!    [`publish`]: a light RTMP(S) publisher replaying files at real time (`publish`).
+//!    [`bench`]: encoder settings measured (speed, bitrate, quality) on a file (`bench`).
 //! 6. [`cli`], [`progress`]: the command line.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod api;
 pub mod av;
+pub mod bench;
 pub mod cli;
 pub mod codecs;
 pub mod control;

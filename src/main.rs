@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use ivs_recorder::cli::{Cli, Command, FlushSpoolArgs, PublishArgs, RecordArgs, ServeArgs};
+use ivs_recorder::cli::{
+    BenchArgs, Cli, Command, FlushSpoolArgs, PublishArgs, RecordArgs, ServeArgs,
+};
 use std::io::Write;
 
 use ivs_recorder::api;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::FlushSpool(args) => flush_spool(&args),
         Command::Serve(args) => serve(&args),
         Command::Publish(args) => publish(&args),
+        Command::Bench(args) => bench(&args),
     }
 }
 
@@ -174,6 +177,37 @@ async fn shutdown_signal() {
         }
     };
     tracing::info!("{name}: shutting down");
+}
+
+fn bench(args: &BenchArgs) -> ExitCode {
+    let options = match args.options() {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("error: {}", ivs_recorder::error::error_chain(&err));
+            return ExitCode::from(2);
+        }
+    };
+    let run = || -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        let mut say = |line: &str| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        };
+        ivs_recorder::bench::run_bench(&options, runtime.handle(), &mut say)?;
+        say(&format!(
+            "report: {0}/report.json, {0}/report.csv, charts: {0}/quality.svg, {0}/speed.svg",
+            options.out.display()
+        ));
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", ivs_recorder::error::error_chain(err.as_ref()));
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn record(args: &RecordArgs) -> ExitCode {

@@ -163,6 +163,11 @@ pub struct EncoderSettings {
 }
 
 impl EncoderSettings {
+    /// The settings every rung has unless it is named under `rungs`.
+    pub fn global(&self) -> &RungEncoding {
+        &self.global
+    }
+
     /// The settings of rung `name`.
     pub fn for_rung(&self, name: &str) -> &RungEncoding {
         self.rungs.get(name).unwrap_or(&self.global)

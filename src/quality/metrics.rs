@@ -256,7 +256,10 @@ mod tests {
         };
         let light = plane_ssim(plane(&noisy(8), 64, 64), plane(&reference, 64, 64));
         let heavy = plane_ssim(plane(&noisy(80), 64, 64), plane(&reference, 64, 64));
-        assert!(1.0 > light && light > heavy && heavy > 0.0, "{light} {heavy}");
+        assert!(
+            1.0 > light && light > heavy && heavy > 0.0,
+            "{light} {heavy}"
+        );
         // The same 60-pixel-wide picture in 64-byte rows with garbage in the last 4 bytes.
         let mut padded = reference.clone();
         for row in padded.chunks_mut(64) {
@@ -269,7 +272,13 @@ mod tests {
                 width: 60,
                 height: 64,
             };
-            plane_ssim(p, Plane { data: &reference, ..p })
+            plane_ssim(
+                p,
+                Plane {
+                    data: &reference,
+                    ..p
+                },
+            )
         };
         assert!((narrow(&padded) - 1.0).abs() < 1e-6);
     }

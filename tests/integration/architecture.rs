@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     // One recording's lifecycle.
     &["recording"],
     // Live serving and the control plane.
-    &["control", "live", "api", "publish"],
+    &["control", "live", "api", "publish", "bench"],
     // Front ends.
     &["cli", "progress"],
 ];

@@ -21,7 +21,11 @@ fn profile_of(path: &std::path::Path) -> String {
         .output()
         .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned()
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -39,12 +43,18 @@ fn an_empty_settings_file_records_the_same_bytes_as_none() {
         record_in_memory_encoded(CONFIG, &input, Caller::Thread, settings);
     let a = memory_objects(&plain_store, "ivs-recordings", plain.prefix.as_str());
     let b = memory_objects(&spelled_store, "ivs-recordings", spelled.prefix.as_str());
-    assert!(a.keys().any(|k| k.ends_with("160p30/0.ts")), "{:?}", a.keys());
+    assert!(
+        a.keys().any(|k| k.ends_with("160p30/0.ts")),
+        "{:?}",
+        a.keys()
+    );
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     let differing: Vec<&String> = a.keys().filter(|key| a[*key] != b[*key]).collect();
     for (name, objects) in [("a", &a), ("b", &b)] {
         for key in &differing {
-            let path = std::env::temp_dir().join(format!("ivs-settings-{name}")).join(key);
+            let path = std::env::temp_dir()
+                .join(format!("ivs-settings-{name}"))
+                .join(key);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &objects[*key]).unwrap();
         }
@@ -58,7 +68,12 @@ fn an_empty_settings_file_records_the_same_bytes_as_none() {
         .collect();
     assert_eq!(
         rungs,
-        [("720p30", 360), ("480p30", 360), ("360p30", 360), ("160p30", 360)]
+        [
+            ("720p30", 360),
+            ("480p30", 360),
+            ("360p30", 360),
+            ("160p30", 360)
+        ]
     );
     for rung in &plain.rungs {
         assert!(rung.bytes > 10_000 && !rung.wall.is_zero(), "{rung:?}");

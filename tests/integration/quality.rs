@@ -85,7 +85,12 @@ fn figures_agree_with_the_ffmpeg_cli_and_fall_with_a_worse_encode() {
     .unwrap();
     for comparison in &comparisons {
         let ours = &comparison.totals;
-        assert!(ours.frames() >= 60, "{}: {} frames", comparison.path.display(), ours.frames());
+        assert!(
+            ours.frames() >= 60,
+            "{}: {} frames",
+            comparison.path.display(),
+            ours.frames()
+        );
         assert_eq!(comparison.unmatched, 0);
         let (psnr_y, psnr_avg, psnr_min, ssim_y, ssim_all) =
             ffmpeg_figures(&comparison.path, &source, comparison.size);
@@ -113,5 +118,8 @@ fn figures_agree_with_the_ffmpeg_cli_and_fall_with_a_worse_encode() {
     assert_eq!(comparisons[2].size, (1280, 720));
     let (good, poor) = (&comparisons[0].totals, &comparisons[1].totals);
     assert!(good.psnr_yuv() > poor.psnr_yuv() + 3.0, "{good:?} {poor:?}");
-    assert!(good.ssim_all() > poor.ssim_all() + 0.02, "{good:?} {poor:?}");
+    assert!(
+        good.ssim_all() > poor.ssim_all() + 0.02,
+        "{good:?} {poor:?}"
+    );
 }
