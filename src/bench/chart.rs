@@ -70,9 +70,11 @@ fn curves(report: &BenchReport) -> Curves {
     curves
 }
 
+/// `low..high` widened so that points at either end are drawn whole (and a single value gets a
+/// range around it).
 fn padded(low: f64, high: f64) -> std::ops::Range<f64> {
-    let span = (high - low).abs().max(1e-3);
-    (low - span * 0.08)..(high + span * 0.08)
+    let span = (high - low).abs().max(high.abs() * 0.02).max(1e-3);
+    (low - span * 0.15)..(high + span * 0.15)
 }
 
 /// `quality.svg`: PSNR (YUV) against the bitrate made, a panel per rung, a curve per preset.
@@ -84,10 +86,10 @@ pub fn quality_chart(report: &BenchReport, path: &Path) -> Result<(), ChartError
     let columns = panels.min(2);
     let rows = panels.div_ceil(columns);
     let root =
-        SVGBackend::new(path, (520 * columns as u32, 380 * rows as u32 + 40)).into_drawing_area();
+        SVGBackend::new(path, (520 * columns as u32, 380 * rows as u32 + 64)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
-    let (title, body) = root.split_vertically(40);
-    title
+    let (title, body) = root.split_vertically(64);
+    let legend = title
         .titled(
             &format!(
                 "Quality against bitrate: {} ({}), a curve per x264 preset",
@@ -96,6 +98,7 @@ pub fn quality_chart(report: &BenchReport, path: &Path) -> Result<(), ChartError
             ("sans-serif", 20),
         )
         .map_err(|e| fail(&e))?;
+    draw_legend(&legend, &colours).map_err(|e| fail(&e))?;
     for (area, ((_, rendition), by_preset)) in
         body.split_evenly((rows, columns)).iter().zip(&curves)
     {
@@ -125,17 +128,12 @@ pub fn quality_chart(report: &BenchReport, path: &Path) -> Result<(), ChartError
             let Some(points) = by_preset.get(preset) else {
                 continue;
             };
-            let colour = *colour;
             chart
                 .draw_series(LineSeries::new(
                     points.iter().copied(),
                     colour.stroke_width(2),
                 ))
-                .map_err(|e| fail(&e))?
-                .label(preset.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
+                .map_err(|e| fail(&e))?;
             chart
                 .draw_series(
                     points
@@ -144,15 +142,26 @@ pub fn quality_chart(report: &BenchReport, path: &Path) -> Result<(), ChartError
                 )
                 .map_err(|e| fail(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
+}
+
+/// One line under the title: a swatch and the name of each preset.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    colours: &[(String, RGBColor)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut x = 20;
+    for (preset, colour) in colours {
+        area.draw(&Rectangle::new([(x, 6), (x + 18, 18)], colour.filled()))?;
+        area.draw(&Text::new(
+            preset.clone(),
+            (x + 24, 4),
+            ("sans-serif", 15).into_font(),
+        ))?;
+        x += 40 + 9 * preset.len() as i32;
+    }
+    Ok(())
 }
 
 /// `speed.svg`: the whole ladder's speed (media seconds per wall second) per setting, coloured
@@ -172,12 +181,20 @@ pub fn speed_chart(report: &BenchReport, path: &Path) -> Result<(), ChartError> 
             [s.times_real_time, cli]
         })
         .fold(1.0_f64, f64::max);
-    let root = SVGBackend::new(path, (160 + 90 * count as u32, 420)).into_drawing_area();
+    let root = SVGBackend::new(path, (440.max(160 + 90 * count as u32), 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Ladder speed ({} cores), x real time", report.cores),
-            ("sans-serif", 20),
+            format!(
+                "Ladder speed, x real time ({} cores){}",
+                report.cores,
+                if report.settings.iter().any(|s| s.ffmpeg.is_some()) {
+                    "; outlined: the ffmpeg CLI"
+                } else {
+                    ""
+                }
+            ),
+            ("sans-serif", 18),
         )
         .margin(12)
         .x_label_area_size(60)

@@ -6,6 +6,7 @@ mod util;
 mod api;
 mod architecture;
 mod bad_input;
+mod bench;
 mod encoder_settings;
 mod hls;
 mod hostile;
