@@ -14,7 +14,8 @@ use ffmpeg::util::frame::video::Video as VideoFrame;
 use ffmpeg_next as ffmpeg;
 use ivs_recorder::av::decode::VideoDecoder;
 use ivs_recorder::ingest::FileInput;
-use ivs_recorder::quality::metrics::{Plane, score_frame};
+use ivs_recorder::quality::compare::frame_planes;
+use ivs_recorder::quality::metrics::score_frame;
 
 const SAMPLE: &str = "sample-media/720p30-gop2s.mp4";
 
@@ -57,25 +58,19 @@ fn scaled(frame: &VideoFrame, width: u32, height: u32) -> VideoFrame {
     out
 }
 
-fn planes(frame: &VideoFrame) -> [Plane<'_>; 3] {
-    std::array::from_fn(|index| Plane {
-        data: frame.data(index),
-        stride: frame.stride(index),
-        width: frame.plane_width(index) as usize,
-        height: frame.plane_height(index) as usize,
-    })
-}
-
 fn quality(c: &mut Criterion) {
     let (first, second) = two_frames();
     let mut group = c.benchmark_group("quality_per_frame");
     for (width, height) in [(1280, 720), (284, 160)] {
-        let (a, b) = (scaled(&first, width, height), scaled(&second, width, height));
+        let (a, b) = (
+            scaled(&first, width, height),
+            scaled(&second, width, height),
+        );
         group.throughput(Throughput::Elements(u64::from(width * height)));
         group.bench_with_input(
             BenchmarkId::new("psnr_and_ssim", format!("{height}p")),
             &(a, b),
-            |bench, (a, b)| bench.iter(|| black_box(score_frame(planes(a), planes(b)))),
+            |bench, (a, b)| bench.iter(|| black_box(score_frame(frame_planes(a), frame_planes(b)))),
         );
     }
     group.finish();

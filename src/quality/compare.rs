@@ -180,7 +180,8 @@ impl ToYuv420 {
     }
 }
 
-fn planes(frame: &VideoFrame) -> [Plane<'_>; 3] {
+/// The Y, U and V planes of a YUV 4:2:0 frame, for [`super::metrics`].
+pub fn frame_planes(frame: &VideoFrame) -> [Plane<'_>; 3] {
     std::array::from_fn(|index| Plane {
         data: frame.data(index),
         stride: frame.stride(index),
@@ -260,8 +261,10 @@ impl Candidate {
                 &converted
             };
             if let Some(reference) = &scaled_source {
-                self.totals
-                    .add(&score_frame(planes(distorted), planes(reference)));
+                self.totals.add(&score_frame(
+                    frame_planes(distorted),
+                    frame_planes(reference),
+                ));
             }
         }
     }
