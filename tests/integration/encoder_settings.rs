@@ -168,3 +168,52 @@ fn a_bad_settings_file_is_refused_before_any_media_work() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/settings.json"));
     assert!(files_under(&recordings).is_empty(), "nothing was written");
 }
+
+#[test]
+fn serve_records_live_with_the_settings() {
+    use crate::live_rig::{LiveServer, channel, finish, recording_config, sample_head};
+    let dir = tempfile::tempdir().unwrap();
+    let input = sample_head(dir.path(), "480p30-gop10s.mp4", 4);
+    let settings = config_file(
+        dir.path(),
+        r#"{"rungs":{"360p30":{"profile":"high","keyframes":{"mode":"FIXED","seconds":1}}}}"#,
+    );
+    let channels = format!(
+        "[{}]",
+        channel("s", "STANDARD", "sk_s", &recording_config("tuned", 2, 0))
+    );
+    let mut server = LiveServer::start(
+        &channels,
+        &["--encoder-settings", settings.to_str().unwrap()],
+    );
+    let publisher = server.publish("sk_s", &input);
+    assert!(
+        finish(publisher, std::time::Duration::from_secs(60))
+            .0
+            .success()
+    );
+    let ended = server.wait_for_events("Recording End", 1, std::time::Duration::from_secs(60));
+    let prefix = ended[0]["detail"]["recording_s3_key_prefix"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recording = server.recording("tuned", &prefix);
+    // The source has one keyframe in these 4 s: 480p30 follows it, 360p30 has an IDR about every
+    // second of its ~4.1 s (RTMP's millisecond timestamps put a frame near each second).
+    let (_, gops) = check_rendition(&recording, "360p30", (640, 360));
+    assert!(
+        gops.len() >= 4 && gops.iter().all(|ms| *ms <= 1_100),
+        "{gops:?}"
+    );
+    let (_, gops) = check_rendition(&recording, "480p30", (854, 480));
+    assert_eq!(gops.len(), 1, "{gops:?}");
+    assert_eq!(
+        profile_of(&recording.dir.join("media/hls/360p30/0.ts")),
+        "High"
+    );
+    assert_eq!(
+        profile_of(&recording.dir.join("media/hls/480p30/0.ts")),
+        "Main"
+    );
+    assert!(server.stop().success());
+}
