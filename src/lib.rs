@@ -32,7 +32,8 @@
 //! `tests/integration/architecture.rs`):
 //!
 //! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`cpu_time`], [`error`], [`ids`],
-//!    [`ladder`], [`layout`], [`model`], [`time`], [`timeline`]: foundations, most of them pure.
+//!    [`ladder`], [`layout`], [`metrics`], [`model`], [`time`], [`timeline`]: foundations, most of
+//!    them pure.
 //! 2. [`ingest`] (inputs that yield packets), [`storage`] (buckets, the ordered writer, spool).
 //! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
 //!    [`pipeline`] (the decoder, the rungs, the fan-out), [`quality`] (PSNR / SSIM against the
@@ -62,6 +63,7 @@ pub mod ingest;
 pub mod ladder;
 pub mod layout;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod progress;

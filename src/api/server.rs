@@ -84,12 +84,21 @@ impl ApiServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        let router = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let server = self.clone();
-                async move { server.answer(&method, &uri, &headers, &body).await }
-            },
-        );
+        let registry = self.context.registry.clone();
+        let router = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let registry = registry.clone();
+                    async move { metrics_page(&registry) }
+                }),
+            )
+            .fallback(
+                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                    let server = self.clone();
+                    async move { server.answer(&method, &uri, &headers, &body).await }
+                },
+            );
         if let Err(err) = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -106,6 +115,9 @@ impl ApiServer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response {
+        // Named as soon as the path names an operation, even when the request is then refused.
+        let operation_name = route(method, uri.path())
+            .map_or_else(|_| String::from("Unknown"), |(operation, _)| operation);
         let outcome = match self.parse(method, uri, headers, body) {
             Ok(request) => {
                 let answer = self.dispatch(&request).await;
@@ -119,10 +131,12 @@ impl ApiServer {
                 Err(err)
             }
         };
-        match outcome {
+        let response = match outcome {
             Ok((operation, body)) => success(&operation, body),
             Err(err) => failure(&err),
-        }
+        };
+        crate::metrics::global().api_request(&operation_name, response.status().as_u16());
+        response
     }
 
     fn parse(
@@ -358,6 +372,19 @@ fn failure(err: &ApiError) -> Response {
         response.headers_mut().insert("x-amzn-errortype", name);
     }
     response
+}
+
+/// `GET /metrics`: the process's metrics in the Prometheus text format, the live-stream count
+/// taken now.
+fn metrics_page(registry: &IngestRegistry) -> Response {
+    use axum::response::IntoResponse;
+    let metrics = crate::metrics::global();
+    metrics.set_live_streams(registry.live_streams().len());
+    (
+        [(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

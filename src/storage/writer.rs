@@ -194,6 +194,7 @@ impl Writer {
                     self.pop_head().await?;
                     tracing::debug!(key = %artifact.key, bytes = artifact.bytes.len(), "stored");
                     self.report.bytes += artifact.bytes.len() as u64;
+                    crate::metrics::global().stored(artifact.bytes.len() as u64);
                     self.report.keys.push(artifact.key);
                     if let Some((_, delay)) = &mut outage {
                         *delay = self.policy.first_retry;
@@ -201,6 +202,7 @@ impl Writer {
                 }
                 Err(err) => {
                     self.report.retries += 1;
+                    crate::metrics::global().store_retry();
                     let (since, delay) =
                         *outage.get_or_insert_with(|| (Instant::now(), self.policy.first_retry));
                     if self.spool.is_none() {
@@ -268,6 +270,7 @@ impl Writer {
                 let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
                 self.queue[index] = Pending::Spooled(entry);
                 self.report.spooled += 1;
+                crate::metrics::global().spooled();
             }
         }
         Ok(())
@@ -318,6 +321,7 @@ impl Writer {
         let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
         self.queue.push_back(Pending::Spooled(entry));
         self.report.spooled += 1;
+        crate::metrics::global().spooled();
         Ok(())
     }
 

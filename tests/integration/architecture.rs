@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // Pure foundations and the FFI wrappers.
     &[
-        "av", "codecs", "cpu_time", "error", "ids", "ladder", "layout", "model", "time", "timeline",
+        "av", "codecs", "cpu_time", "error", "ids", "ladder", "layout", "metrics", "model", "time",
+        "timeline",
     ],
     // Where packets come from and where objects go.
     &["ingest", "storage"],

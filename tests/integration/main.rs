@@ -13,6 +13,7 @@ mod hostile;
 mod ladder;
 mod live;
 mod live_rig;
+mod metrics;
 mod outage;
 mod quality;
 mod real_ivs_segments;
