@@ -287,7 +287,6 @@ impl RungEncoder {
         }
         let (_, scaler) = self.scaler.as_mut().ok_or(VideoEncodeError::Stopped)?;
         scaler.run(input, &mut scaled).map_err(encode_error)?;
-        clear_past_width(&mut scaled);
         scaled.set_pts(Some(pts));
         scaled.set_kind(if idr {
             ffmpeg::picture::Type::I
@@ -355,23 +354,6 @@ impl RungEncoder {
                         source,
                     });
                 }
-            }
-        }
-    }
-}
-
-/// Zeroes the bytes of each row past the picture's width again: swscale's SIMD code may store
-/// whole vectors there, computed from its own uninitialised line buffers, and what x264 is handed
-/// must not depend on them.
-fn clear_past_width(picture: &mut VideoFrame) {
-    for plane in 0..picture.planes() {
-        let (width, stride) = (picture.plane_width(plane) as usize, picture.stride(plane));
-        if width >= stride {
-            continue;
-        }
-        for row in picture.data_mut(plane).chunks_mut(stride) {
-            if row.len() > width {
-                row[width..].fill(0);
             }
         }
     }
