@@ -79,11 +79,7 @@ impl BenchArgs {
         .map_err(SetupError::InvalidBenchSetting)?;
         let settings = match &self.matrix {
             Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let text = read_file(path)?;
                 crate::bench::matrix::from_file_json(&text).map_err(|source| {
                     SetupError::InvalidEncoderSettings {
                         path: path.clone(),
@@ -95,10 +91,9 @@ impl BenchArgs {
                 // The base file is checked on its own first, so its errors name it.
                 self.encoding.settings()?;
                 let base = match &self.encoding.encoder_settings {
-                    Some(path) => std::fs::read_to_string(path)
-                        .ok()
-                        .and_then(|text| serde_json::from_str(&text).ok())
-                        .unwrap_or_else(|| serde_json::json!({})),
+                    // Valid JSON: `settings()` above has just parsed it.
+                    Some(path) => serde_json::from_str(&read_file(path)?)
+                        .unwrap_or_else(|_| serde_json::json!({})),
                     None => serde_json::json!({}),
                 };
                 crate::bench::matrix::from_lists(&base, &self.presets, &self.bitrate_scales)
@@ -334,10 +329,7 @@ impl EncodingArgs {
         let Some(path) = &self.encoder_settings else {
             return Ok(EncoderSettings::default());
         };
-        let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
-            path: path.clone(),
-            source,
-        })?;
+        let text = read_file(path)?;
         EncoderSettings::from_json(&text).map_err(|source| SetupError::InvalidEncoderSettings {
             path: path.clone(),
             source,
@@ -409,6 +401,14 @@ impl StorageArgs {
             ..WriterPolicy::default()
         }
     }
+}
+
+/// The text of a configuration or settings file named on the command line.
+fn read_file(path: &std::path::Path) -> Result<String, SetupError> {
+    std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Why arguments could not be turned into a recording setup.
@@ -490,11 +490,7 @@ impl RecordArgs {
         let request = match &self.config {
             None => CreateRecordingConfigurationRequest::for_bucket(crate::model::DEFAULT_BUCKET),
             Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| SetupError::ReadConfig {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let text = read_file(path)?;
                 CreateRecordingConfigurationRequest::from_json(&text).map_err(|source| {
                     SetupError::Invalid {
                         file: Some(path.clone()),
