@@ -7,12 +7,15 @@
 //! - [`sigv4`]: pure; SigV4 signatures checked as the service checks them.
 //! - [`pagination`], [`throttle`]: pure; `nextToken` pages and PutMetadata's rate limit.
 //! - [`ops`]: the operations, over the catalog and the live registry.
+//! - [`playback`]: what players fetch, from any origin: live playback at each channel's
+//!   `playbackUrl` path, recorded objects with `Range`.
 //! - [`server`]: the HTTP server: routing, signatures, model checks, responses.
 
 pub mod error;
 pub mod model;
 pub mod ops;
 pub mod pagination;
+pub mod playback;
 pub mod server;
 pub mod sigv4;
 pub mod throttle;

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use super::error::{ApiError, ErrorKind};
 use super::model::ServiceModel;
 use super::ops::{Context, channels, recording_configurations, stored, stream_keys, streams, tags};
+use super::playback;
 use super::sigv4::{self, Credentials, SignedRequest};
 use super::throttle::Throttle;
 use super::validate::validate_input;
@@ -84,14 +85,43 @@ impl ApiServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
+        use axum::routing::get;
         let registry = self.context.registry.clone();
+        let live_registry = registry.clone();
+        let recordings_registry = registry.clone();
         let router = axum::Router::new()
             .route(
                 "/metrics",
-                axum::routing::get(move || {
+                get(move || {
                     let registry = registry.clone();
                     async move { metrics_page(&registry) }
                 }),
+            )
+            .route(
+                &format!("{}{{*rest}}", playback::PLAYBACK_PREFIX),
+                get(move |uri: Uri, headers: HeaderMap| {
+                    let registry = live_registry.clone();
+                    async move {
+                        let rest = uri.path().trim_start_matches(playback::PLAYBACK_PREFIX);
+                        let query = uri.query().unwrap_or_default();
+                        playback::live(&registry, rest, query, &headers)
+                    }
+                })
+                .options(|| async { playback::preflight() }),
+            )
+            .route(
+                &format!("{}{{*rest}}", playback::RECORDINGS_PREFIX),
+                get(move |uri: Uri, headers: HeaderMap| {
+                    let registry = recordings_registry.clone();
+                    async move {
+                        let path = percent_decode_str(uri.path())
+                            .decode_utf8_lossy()
+                            .into_owned();
+                        let rest = path.trim_start_matches(playback::RECORDINGS_PREFIX);
+                        playback::recorded_object(&registry, rest, &headers).await
+                    }
+                })
+                .options(|| async { playback::preflight() }),
             )
             .fallback(
                 move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {

@@ -458,6 +458,12 @@ impl TsMuxer {
         Ok(())
     }
 
+    /// The current segment's bytes written so far (complete up to the last flush, e.g. up to the
+    /// offset [`Self::start_gop`] returned).
+    pub fn written(&self) -> &[u8] {
+        &self.sink.bytes
+    }
+
     /// Ends the current segment here and returns its bytes; the stream goes on (continuity
     /// counters continue in the next segment).
     pub fn cut(&mut self) -> Result<Vec<u8>, MuxError> {

@@ -8,9 +8,11 @@
 //!   [`crate::av::ts_mux`]).
 //! - [`publisher`]: stores segments and playlists in D13 order.
 //! - [`output`]: every rendition of one stream of a recording, packets in, objects out.
+//! - [`live_window`]: live playback from memory: the last GOPs, sliding playlists, viewers.
 //! - [`unfinished`]: pure; a playlist a killed server left open, measured and closed.
 
 pub mod id3;
+pub mod live_window;
 pub mod output;
 pub mod playlist;
 pub mod publisher;

@@ -8,6 +8,7 @@ use ffmpeg_next as ffmpeg;
 use time::OffsetDateTime;
 
 use super::id3;
+use super::live_window::LiveWindow;
 use super::playlist::Variant;
 use super::publisher::{HlsPublisher, PublishedRendition};
 use super::rendition::{Continuation, FinishedSegment, RenditionSegments, VideoArrival};
@@ -42,6 +43,8 @@ pub struct HlsSetup {
     pub channel: ChannelArn,
     /// Wall-clock time of the first frame.
     pub first_frame_at: OffsetDateTime,
+    /// Where live playback of the stream is served from (`serve`), fed GOP by GOP.
+    pub live: Option<Arc<LiveWindow>>,
 }
 
 /// HLS output of one stream of a recording.
@@ -50,6 +53,7 @@ pub struct HlsOutput {
     publisher: HlsPublisher,
     store: ArtifactSender,
     clock: Arc<dyn Clock>,
+    live: Option<Arc<LiveWindow>>,
 }
 
 impl std::fmt::Debug for HlsOutput {
@@ -95,6 +99,7 @@ impl HlsOutput {
         );
         let mut renditions = Vec::new();
         let mut published = Vec::new();
+        let mut live_renditions = Vec::new();
         for (rendition, (input, arrival)) in setup.renditions.iter().zip(inputs) {
             // Source configuration (passthrough); encoders' CODECS come from their first SPS.
             let video_codec = codecs::avc1(&extradata(&input.video.parameters));
@@ -109,14 +114,21 @@ impl HlsOutput {
                 width: rendition.width,
                 height: rendition.height,
             };
+            live_renditions.push((variant.clone(), audio_codec.clone()));
             published.push(PublishedRendition::new(variant, video_codec, audio_codec));
-            renditions.push(RenditionSegments::new(
-                input.video,
-                input.audio,
-                arrival,
-                origin,
-                continuation,
-            ));
+            let mut segments =
+                RenditionSegments::new(input.video, input.audio, arrival, origin, continuation);
+            if setup.live.is_some() {
+                segments.keep_live_gops();
+            }
+            renditions.push(segments);
+        }
+        if let Some(live) = &setup.live {
+            live.start(
+                live_renditions,
+                &setup.channel.channel_id,
+                &setup.channel.account_id,
+            );
         }
         let publisher = previous.unwrap_or_else(|| {
             HlsPublisher::new(
@@ -132,6 +144,7 @@ impl HlsOutput {
             publisher,
             store,
             clock,
+            live: setup.live,
         }
     }
 
@@ -184,6 +197,11 @@ impl HlsOutput {
         rendition: usize,
         finished: Vec<FinishedSegment>,
     ) -> Result<(), HlsError> {
+        if let Some(live) = &self.live {
+            for gop in self.renditions[rendition].take_live_gops() {
+                live.push(rendition, gop);
+            }
+        }
         for segment in finished {
             self.publisher
                 .publish(rendition, segment, &self.store, self.clock.as_ref())?;

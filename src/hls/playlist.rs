@@ -204,6 +204,24 @@ pub fn multivariant_playlist(
     customer_id: &str,
     byte_range: bool,
 ) -> String {
+    let file = if byte_range {
+        "byte-range-variant.m3u8"
+    } else {
+        "playlist.m3u8"
+    };
+    multivariant_lines(variants, content_id, customer_id, |variant| {
+        format!("{}/{file}", variant.name)
+    })
+    .join("\n")
+}
+
+/// The lines of a multivariant playlist as IVS writes them, each variant's URI from `uri`.
+pub fn multivariant_lines(
+    variants: &[Variant],
+    content_id: &str,
+    customer_id: &str,
+    uri: impl Fn(&Variant) -> String,
+) -> Vec<String> {
     let mut lines = vec![
         "#EXTM3U".to_owned(),
         format!("#EXT-X-SESSION-DATA:DATA-ID=\"net.live-video.content.id\",VALUE=\"{content_id}\""),
@@ -221,14 +239,9 @@ pub fn multivariant_playlist(
             "#EXT-X-STREAM-INF:PROGRAM-ID=1,BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{},VIDEO=\"{name}\"",
             variant.bandwidth, variant.codecs, variant.width, variant.height
         ));
-        let file = if byte_range {
-            "byte-range-variant.m3u8"
-        } else {
-            "playlist.m3u8"
-        };
-        lines.push(format!("{name}/{file}"));
+        lines.push(uri(variant));
     }
-    lines.join("\n")
+    lines
 }
 
 #[cfg(test)]

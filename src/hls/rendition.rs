@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use time::OffsetDateTime;
 
 use super::id3::{ENCODER, GopTag};
+use super::live_window::LiveGop;
 use super::playlist::{GopEntry, SegmentEntry, wall_clock_at};
 use super::segmenter::{Boundary, Segmenter};
 use crate::av::ts_mux::{MuxError, Track, TsMuxer, TsStream};
@@ -106,6 +107,8 @@ pub struct RenditionSegments {
     video_base: TimeBase,
     continuation: Continuation,
     first_index: u64,
+    /// GOPs closed since last taken, for live playback; `None` when nobody watches live.
+    live_gops: Option<Vec<LiveGop>>,
 }
 
 impl std::fmt::Debug for RenditionSegments {
@@ -150,7 +153,47 @@ impl RenditionSegments {
             held_video: VecDeque::new(),
             arrival,
             audio_reached_ms: None,
+            live_gops: None,
         }
+    }
+
+    /// Keeps each GOP's bytes as it closes, for [`Self::take_live_gops`].
+    pub fn keep_live_gops(&mut self) {
+        self.live_gops.get_or_insert_with(Vec::new);
+    }
+
+    /// The GOPs closed since the last call (none unless [`Self::keep_live_gops`]).
+    pub fn take_live_gops(&mut self) -> Vec<LiveGop> {
+        self.live_gops
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Keeps the open segment's last GOP, which ends at `end_pts` and byte `end_offset` of
+    /// `segment` (the segment's bytes), when keeping live GOPs.
+    fn close_live_gop(&mut self, end_pts: i64, segment: &[u8], end_offset: u64) {
+        let (Some(live), Some(open)) = (&mut self.live_gops, &self.open) else {
+            return;
+        };
+        let Some(&(pts, offset)) = open.gops.last() else {
+            return;
+        };
+        let range = usize::try_from(offset).unwrap_or(usize::MAX)
+            ..usize::try_from(end_offset).unwrap_or(usize::MAX);
+        let Some(bytes) = segment.get(range) else {
+            return;
+        };
+        let media_offset = self.continuation.media_offset_ms;
+        let start_ms = self.segmenter.media_millis(pts) + media_offset;
+        let end_ms = self.segmenter.media_millis(end_pts) + media_offset;
+        live.push(LiveGop::new(
+            self.next_gop.saturating_sub(1),
+            (start_ms, end_ms.saturating_sub(start_ms)),
+            (self.continuation.first_frame_at, self.continuation.gap_ms),
+            bytes.to_vec(),
+            open.video_codec.clone(),
+        ));
     }
 
     /// Takes a video packet; returns the segments it closed.
@@ -226,6 +269,7 @@ impl RenditionSegments {
                 finished = match self.muxer.as_mut() {
                     Some(muxer) => {
                         let bytes = muxer.cut()?;
+                        self.close_live_gop(pts, &bytes, bytes.len() as u64);
                         self.close(pts, bytes)
                     }
                     None => None,
@@ -249,10 +293,21 @@ impl RenditionSegments {
 
     /// A GOP starts at `pts`: PAT and PMT, then its ID3 tag, then (the caller) its keyframe.
     fn start_gop(&mut self, pts: i64) -> Result<(), MuxError> {
-        let (Some(muxer), Some(open)) = (&mut self.muxer, &mut self.open) else {
+        let Some(muxer) = &mut self.muxer else {
             return Ok(());
         };
         let offset = muxer.start_gop()?;
+        if self.live_gops.is_some() {
+            // The muxer is put back at once; only the GOP's bytes are copied.
+            let muxer = self.muxer.take();
+            if let Some(muxer) = &muxer {
+                self.close_live_gop(pts, muxer.written(), offset);
+            }
+            self.muxer = muxer;
+        }
+        let (Some(muxer), Some(open)) = (&mut self.muxer, &mut self.open) else {
+            return Ok(());
+        };
         open.gops.push((pts, offset));
         let media_ms = self.segmenter.media_millis(pts) + self.continuation.media_offset_ms;
         let tag = GopTag {
@@ -284,6 +339,7 @@ impl RenditionSegments {
         self.release_audio(i64::MAX)?;
         if let Some(muxer) = self.muxer.take() {
             let bytes = muxer.finish()?;
+            self.close_live_gop(end_pts, &bytes, bytes.len() as u64);
             finished.extend(self.close(end_pts, bytes));
         }
         Ok(finished)

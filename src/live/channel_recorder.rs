@@ -26,6 +26,7 @@ use super::limits::{
 };
 use super::sessions::{IngestConfigurations, SessionRegistry};
 use crate::error::{Failure, FailureKind, error_chain};
+use crate::hls::live_window::LiveWindow;
 use crate::ids::random_alphanumeric;
 use crate::ingest::PacketSource;
 use crate::ingest::live::LiveInput;
@@ -46,6 +47,8 @@ pub struct Publish {
     pub messages: QueueReceiver,
     /// The channel, its key and recording configuration as they were at going live.
     pub channel: LiveChannel,
+    /// Where the stream's live playback is served from.
+    pub playback: Arc<LiveWindow>,
 }
 
 /// What every channel recorder shares.
@@ -287,6 +290,7 @@ impl ChannelLoop {
 
     fn stream(&mut self, publish: Publish) {
         let stream_id = publish.stream_id.clone();
+        let playback = publish.playback;
         // The channel may have changed (UpdateChannel) since its last publish.
         self.limits = IngestLimits::for_channel(publish.channel.channel.channel_type);
         self.emit.channel = publish.channel.channel.clone();
@@ -334,8 +338,10 @@ impl ChannelLoop {
                     if let Some(hook) = hook {
                         hook(&self.live.channel.name);
                     }
+                    open.recording.set_live_window(Some(playback));
                     open.recording
                         .record_stream(&mut input, stream_started_at, None);
+                    open.recording.set_live_window(None);
                 }));
                 if let Err(panic) = recorded {
                     // Contained: the recording ends as failed, keeping what was stored.

@@ -18,6 +18,7 @@ use super::channels::LiveChannel;
 use super::event::{Detail, IvsEvent, StreamDetail, StreamEvent};
 use super::sessions::{StreamSession, new_stream_id};
 use crate::control::catalog::{Catalog, Txn};
+use crate::hls::live_window::LiveWindow;
 use crate::ingest::live::LiveMessage;
 use crate::ingest::queue::{QueueSender, publish_queue};
 use crate::model::{Channel, RecordingConfiguration};
@@ -100,6 +101,8 @@ pub struct LiveStream {
     stop: Notify,
     /// The publish's queue, to put timed metadata between its media.
     queue: Weak<QueueSender>,
+    /// Its live renditions, served at the channel's `playbackUrl`.
+    pub playback: Arc<LiveWindow>,
 }
 
 impl LiveStream {
@@ -258,10 +261,12 @@ impl IngestRegistry {
             }),
         });
         let channel_arn = live.channel.arn.clone();
+        let playback = Arc::new(LiveWindow::new());
         let handed = recorder.publish(Publish {
             stream_id: stream_id.clone(),
             messages,
             channel: live,
+            playback: Arc::clone(&playback),
         });
         if !handed {
             return Err(Refusal::ShuttingDown);
@@ -274,6 +279,7 @@ impl IngestRegistry {
             last_media_ms: AtomicU64::new(0),
             stop: Notify::new(),
             queue: Arc::downgrade(&sender),
+            playback,
         });
         runtime.live = Some(Arc::clone(&stream));
         Ok(PublishGuard {

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::av::decode::VideoDecoder;
 use crate::error::{Failure, FailureKind};
+use crate::hls::live_window::LiveWindow;
 use crate::hls::output::{HlsError, HlsOutput, HlsSetup};
 use crate::hls::publisher::HlsPublisher;
 use crate::hls::rendition::VideoArrival;
@@ -232,6 +233,13 @@ impl PacketLoop {
     /// Media recorded so far, in ms.
     pub fn duration_ms(&self) -> u64 {
         self.result.duration_ms
+    }
+
+    /// Feeds live playback of the next streams into `live` (or stops feeding it).
+    pub fn set_live_window(&mut self, live: Option<Arc<LiveWindow>>) {
+        if let Some(hls) = &mut self.setup.hls {
+            hls.live = live;
+        }
     }
 
     /// Why the recording has failed, once it has.

@@ -14,6 +14,7 @@ use super::packet_loop::{MediaResult, MediaSetup, PacketLoop, ProgressCallback, 
 use crate::av::decode::{DecodeError, VideoDecoder};
 use crate::av::parameters::codec_name;
 use crate::error::{Failure, FailureKind};
+use crate::hls::live_window::LiveWindow;
 use crate::hls::output::HlsSetup;
 use crate::ids::{ChannelArn, new_recording_id};
 use crate::ingest::{InputInfo, PacketSource};
@@ -202,6 +203,7 @@ impl Recording {
             prefix: prefix.clone(),
             channel: channel_arn.clone(),
             first_frame_at: started_at,
+            live: None,
         });
         let media = PacketLoop::new(MediaSetup {
             hls,
@@ -278,6 +280,11 @@ impl Recording {
     /// Why the recording has failed, once it has.
     pub fn failure(&self) -> Option<&Failure> {
         self.media.failure()
+    }
+
+    /// Serves live playback of the streams recorded from now on from `live` (`serve`).
+    pub fn set_live_window(&mut self, live: Option<Arc<LiveWindow>>) {
+        self.media.set_live_window(live);
     }
 
     /// Records `source` to its end. `started_at` is the wall-clock time of its first frame.

@@ -30,7 +30,7 @@ pub fn millis(seconds: f32) -> u64 {
 
 /// ffprobe's view of a segment: (codec, width, height, first frame is a keyframe, duration s,
 /// average frame rate).
-fn probe_video(path: &Path) -> (String, u32, u32, bool, f64, String) {
+pub fn probe_video(path: &Path) -> (String, u32, u32, bool, f64, String) {
     let output = std::process::Command::new("ffprobe")
         .args([
             "-v",

@@ -15,6 +15,7 @@ mod live;
 mod live_rig;
 mod metrics;
 mod outage;
+mod playback;
 mod quality;
 mod real_ivs_segments;
 mod record;

@@ -375,3 +375,22 @@ pub fn memory_objects(
         })
         .collect()
 }
+
+/// A GET of `path` on `127.0.0.1:port` with `headers`: (status, response headers, body).
+pub fn http_get(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().get(format!("http://127.0.0.1:{port}{path}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    })
+}

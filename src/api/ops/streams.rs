@@ -44,7 +44,7 @@ fn stream_json(stream: &LiveStream, channel: &Value, summary: bool) -> Value {
         "startTime": rfc3339_seconds(stream.start_time),
         "state": "LIVE",
         "health": stream.health().as_str(),
-        "viewerCount": 0,
+        "viewerCount": stream.playback.viewer_count(),
     });
     if !summary {
         json["playbackUrl"] = json!(playback_url(channel));
