@@ -4,7 +4,7 @@
 # server, and the tests of the patched rml_rtmp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --tests
 # shellcheck source=scripts/seaweedfs.sh
 source scripts/seaweedfs.sh
 # shellcheck source=scripts/aws-sdk.sh

@@ -9,8 +9,10 @@
 //! - [`ops`]: the operations, over the catalog and the live registry.
 //! - [`playback`]: what players fetch, from any origin: live playback at each channel's
 //!   `playbackUrl` path, recorded objects with `Range`.
+//! - [`console`]: the web console at `/` and the read-only JSON it draws from.
 //! - [`server`]: the HTTP server: routing, signatures, model checks, responses.
 
+pub mod console;
 pub mod error;
 pub mod model;
 pub mod ops;

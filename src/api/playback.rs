@@ -4,7 +4,9 @@
 //! - live playback at each channel's `playbackUrl` path, from the stream's
 //!   [`LiveWindow`]: `/api/video/v1/<region>.<account>.channel.<id>.m3u8` (multivariant),
 //!   `…<id>/<rendition>.m3u8` (sliding-window media playlist), `…<id>/<rendition>/<n>.ts` (one
-//!   GOP); 404 when the channel is not live, as IVS's playback answers;
+//!   GOP); 404 when the channel is not live, as IVS's playback answers. Media playlists answer
+//!   blocking reloads (`_HLS_msn`, `CAN-BLOCK-RELOAD=YES`), so a player learns of a GOP as soon
+//!   as it closes instead of at its next poll;
 //! - recorded objects at `/recordings/<bucket>/<key>`, for the buckets of the recording
 //!   configurations, with `Range` answered by 206 (the byte-range playlists need it).
 
@@ -23,6 +25,8 @@ pub const PLAYBACK_PREFIX: &str = "/api/video/v1/";
 pub const RECORDINGS_PREFIX: &str = "/recordings/";
 
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+/// How long a blocking playlist reload waits for the GOP it names (three 2 s GOPs).
+const BLOCKING_RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
 
 /// What a path under [`PLAYBACK_PREFIX`] asks for; `stem` is `<region>.<account>.channel.<id>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +98,12 @@ pub fn channel_arn_of_stem(stem: &str) -> Option<String> {
 
 /// Answers a GET of live playback `rest` (the path after [`PLAYBACK_PREFIX`]) with `query` and
 /// `headers` (a segment's `Range`).
-pub fn live(registry: &IngestRegistry, rest: &str, query: &str, headers: &HeaderMap) -> Response {
+pub async fn live(
+    registry: &IngestRegistry,
+    rest: &str,
+    query: &str,
+    headers: &HeaderMap,
+) -> Response {
     let not_live = || not_found("the channel is not live");
     let Some(request) = PlaybackRequest::parse(rest) else {
         return not_found("no such playback path");
@@ -107,13 +116,31 @@ pub fn live(registry: &IngestRegistry, rest: &str, query: &str, headers: &Header
     };
     let window: &LiveWindow = &stream.playback;
     match request {
-        PlaybackRequest::Multivariant { stem } => window
-            .multivariant(stem)
-            .map_or_else(not_live, playlist),
+        PlaybackRequest::Multivariant { stem } => {
+            window.multivariant(stem).map_or_else(not_live, playlist)
+        }
         PlaybackRequest::MediaPlaylist { rendition, .. } => {
-            let player = query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("player="));
+            let value = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            };
+            if let Some(msn) = value("_HLS_msn") {
+                let Ok(msn) = msn.parse() else {
+                    return error(StatusCode::BAD_REQUEST, "_HLS_msn must be a number");
+                };
+                if window
+                    .wait_for_gop(rendition, msn, BLOCKING_RELOAD_TIMEOUT)
+                    .await
+                    .is_err()
+                {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "_HLS_msn is more than two segments ahead",
+                    );
+                }
+            }
+            let player = value("player");
             window
                 .media_playlist(rendition, player)
                 .map_or_else(not_live, playlist)

@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
+use super::console::{self, ConsoleSettings};
 use super::error::{ApiError, ErrorKind};
 use super::model::ServiceModel;
 use super::ops::{Context, channels, recording_configurations, stored, stream_keys, streams, tags};
@@ -35,12 +36,25 @@ pub async fn run(
     credentials: Option<Credentials>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    let mut ingest_urls = Vec::new();
+    if let Ok(address) = listeners.rtmp.local_addr() {
+        ingest_urls.push(format!("rtmp://{address}/app/"));
+    }
+    if let Some(Ok(address)) = listeners.rtmps.as_ref().map(|(l, _)| l.local_addr()) {
+        ingest_urls.push(format!("rtmps://{address}/app/"));
+    }
+    let console = ConsoleSettings {
+        ingest_urls,
+        hide_stream_keys: credentials.is_some(),
+    };
     let server = crate::live::LiveServer::start(config, listeners)?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api_task = tokio::spawn(
-        ApiServer::new(server.registry(), credentials).serve(api, async {
-            let _ = api_stopped.await;
-        }),
+        ApiServer::new(server.registry(), credentials)
+            .with_console(console)
+            .serve(api, async {
+                let _ = api_stopped.await;
+            }),
     );
     shutdown.await;
     let _ = stop_api.send(());
@@ -59,6 +73,7 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
 pub struct ApiServer {
     context: Arc<Context>,
     credentials: Option<Arc<Credentials>>,
+    console: Arc<ConsoleSettings>,
 }
 
 /// One request, as the operations see it.
@@ -76,7 +91,14 @@ impl ApiServer {
                 throttle: Mutex::new(Throttle::default()),
             }),
             credentials: credentials.map(Arc::new),
+            console: Arc::new(ConsoleSettings::default()),
         }
+    }
+
+    /// The same server, its web console showing `console`.
+    pub fn with_console(mut self, console: ConsoleSettings) -> Self {
+        self.console = Arc::new(console);
+        self
     }
 
     /// Serves requests on `listener` until `shutdown` completes.
@@ -89,7 +111,8 @@ impl ApiServer {
         let registry = self.context.registry.clone();
         let live_registry = registry.clone();
         let recordings_registry = registry.clone();
-        let router = axum::Router::new()
+        let router = self
+            .console_routes()
             .route(
                 "/metrics",
                 get(move || {
@@ -104,7 +127,7 @@ impl ApiServer {
                     async move {
                         let rest = uri.path().trim_start_matches(playback::PLAYBACK_PREFIX);
                         let query = uri.query().unwrap_or_default();
-                        playback::live(&registry, rest, query, &headers)
+                        playback::live(&registry, rest, query, &headers).await
                     }
                 })
                 .options(|| async { playback::preflight() }),
@@ -135,6 +158,48 @@ impl ApiServer {
         {
             tracing::error!("the IVS API server stopped: {err}");
         }
+    }
+
+    /// The web console's page, files and JSON.
+    fn console_routes(&self) -> axum::Router {
+        use axum::routing::get;
+        let registry = &self.context.registry;
+        let (for_channels, for_key, for_recordings, for_events) = (
+            registry.clone(),
+            registry.clone(),
+            registry.clone(),
+            registry.clone(),
+        );
+        let (settings, key_settings) = (self.console.clone(), self.console.clone());
+        let file = |uri: Uri| async move {
+            console::asset(uri.path())
+                .unwrap_or_else(|| (StatusCode::NOT_FOUND, "no such console file").into_response())
+        };
+        axum::Router::new()
+            .route("/", get(file))
+            .route("/console/{file}", get(file))
+            .route(
+                "/console/api/channels",
+                get(move || async move {
+                    console::no_cache(console::channels(&for_channels, &settings).await)
+                }),
+            )
+            .route(
+                "/console/api/channels/key",
+                get(move |uri: Uri| async move {
+                    console::stream_key(&for_key, &key_settings, uri.query().unwrap_or_default())
+                }),
+            )
+            .route(
+                "/console/api/recordings",
+                get(move || async move {
+                    console::no_cache(console::recordings(&for_recordings).await)
+                }),
+            )
+            .route(
+                "/console/api/events",
+                get(move || async move { console::events(&for_events) }),
+            )
     }
 
     /// Answers one HTTP request.

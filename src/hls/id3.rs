@@ -33,7 +33,13 @@ impl GopTag {
                 "[year]-[month]-[day]T[hour]:[minute]:[second]"
             ))
             .unwrap_or_default();
-        let metadata = format!(r#"{{"cmd":"ld_lat_data","stream_offset":{}}}"#, self.index);
+        // IVS's latency data: when the GOP was ingested and transcoded (ms since the epoch),
+        // from which players such as the IVS Player SDK measure live latency.
+        let millis = self.at.unix_timestamp_nanos() / 1_000_000;
+        let metadata = format!(
+            r#"{{"broadc_r":0,"broadc_s":1,"cmd":"ld_lat_data","ingest_r":{millis},"ingest_s":3,"stream_offset":{},"transc_r":{millis},"transc_s":{millis}}}"#,
+            self.index
+        );
         tag(&[
             text_frame(b"TRCK", &self.index.to_string()),
             text_frame(b"TDEN", &time),
@@ -146,7 +152,7 @@ mod tests {
         assert_eq!(frames[3].1, b"\x03index-0000000001.ts\x00");
         assert_eq!(
             frames[5].1,
-            b"\x03segmentmetadata\x00{\"cmd\":\"ld_lat_data\",\"stream_offset\":1}\x00"
+            b"\x03segmentmetadata\x00{\"broadc_r\":0,\"broadc_s\":1,\"cmd\":\"ld_lat_data\",\"ingest_r\":1675983342400,\"ingest_s\":3,\"stream_offset\":1,\"transc_r\":1675983342400,\"transc_s\":1675983342400}\x00"
         );
     }
 

@@ -82,13 +82,21 @@ struct WindowState {
     renditions: Vec<LiveRendition>,
     viewers: HashMap<String, Instant>,
     next_player: u64,
+    /// The bucket and prefix the stream is recorded at.
+    recorded_at: Option<(String, String)>,
 }
 
 /// The live renditions of one stream.
 #[derive(Debug, Default)]
 pub struct LiveWindow {
     state: Mutex<WindowState>,
+    /// Woken at every new GOP (blocking playlist reloads wait on it).
+    changed: tokio::sync::Notify,
 }
+
+/// A blocking reload asked for a GOP too far ahead (more than two past the newest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooFarAhead;
 
 impl LiveWindow {
     /// A window with no rendition yet (not playable until [`Self::start`] and the first GOPs).
@@ -120,6 +128,16 @@ impl LiveWindow {
             .collect();
     }
 
+    /// Notes where the stream is recorded (bucket, prefix): its latest thumbnail is there.
+    pub fn set_recorded_at(&self, bucket: &str, prefix: &str) {
+        self.lock().recorded_at = Some((bucket.to_owned(), prefix.to_owned()));
+    }
+
+    /// The bucket and prefix the stream is recorded at.
+    pub fn recorded_at(&self) -> Option<(String, String)> {
+        self.lock().recorded_at.clone()
+    }
+
     /// Adds a closed GOP of rendition number `rendition`.
     pub fn push(&self, rendition: usize, gop: LiveGop) {
         let mut state = self.lock();
@@ -135,15 +153,54 @@ impl LiveWindow {
         while live.gops.len() > KEPT_GOPS {
             live.gops.pop_front();
         }
+        drop(state);
+        self.changed.notify_waiters();
+    }
+
+    /// A blocking playlist reload (`_HLS_msn=msn`): waits until rendition `name` has GOP `msn`,
+    /// at most `timeout`; `Err` when `msn` is more than two GOPs past the newest.
+    pub async fn wait_for_gop(
+        &self,
+        name: &str,
+        msn: u64,
+        timeout: Duration,
+    ) -> Result<(), TooFarAhead> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let newest = {
+                let state = self.lock();
+                let Some(live) = state.renditions.iter().find(|r| r.variant.name == name) else {
+                    return Ok(());
+                };
+                live.gops.back().map(|gop| gop.index)
+            };
+            match newest {
+                Some(newest) if newest >= msn => return Ok(()),
+                Some(newest) if msn > newest + 2 => return Err(TooFarAhead),
+                _ => {}
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether every rendition has a GOP (the multivariant playlist is served).
+    pub fn is_playable(&self) -> bool {
+        let state = self.lock();
+        !state.renditions.is_empty() && state.renditions.iter().all(|r| !r.gops.is_empty())
     }
 
     /// The multivariant playlist, variant URIs relative to it (`<stem>/<rendition>.m3u8`) and
     /// carrying a new player token; `None` until every rendition has a GOP.
     pub fn multivariant(&self, stem: &str) -> Option<String> {
-        let mut state = self.lock();
-        if state.renditions.is_empty() || state.renditions.iter().any(|r| r.gops.is_empty()) {
+        if !self.is_playable() {
             return None;
         }
+        let mut state = self.lock();
         state.next_player += 1;
         let player = format!("{:x}{:08x}", state.next_player, rand::random::<u32>());
         let variants: Vec<Variant> = state
@@ -192,6 +249,7 @@ impl LiveWindow {
         let _ = writeln!(out, "#EXTM3U");
         let _ = writeln!(out, "#EXT-X-VERSION:3");
         let _ = writeln!(out, "#EXT-X-TARGETDURATION:{target}");
+        let _ = writeln!(out, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES");
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", first.index);
         for gop in listed {
             let _ = writeln!(
@@ -326,6 +384,38 @@ mod tests {
             "kept a little longer"
         );
         assert!(window.media_playlist("720p30", None).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_blocking_reload_waits_for_the_gop_it_names() {
+        let window = std::sync::Arc::new(window());
+        window.push(0, gop(0));
+        let long = Duration::from_secs(5);
+        assert_eq!(window.wait_for_gop("480p30", 0, long).await, Ok(()));
+        assert_eq!(
+            window.wait_for_gop("480p30", 3, long).await,
+            Err(TooFarAhead)
+        );
+        let pusher = {
+            let window = window.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                window.push(0, gop(1));
+            })
+        };
+        let started = Instant::now();
+        assert_eq!(window.wait_for_gop("480p30", 1, long).await, Ok(()));
+        assert!(started.elapsed() < long, "woken by the new GOP");
+        pusher.await.unwrap();
+        assert!(
+            window
+                .media_playlist("480p30", None)
+                .unwrap()
+                .contains("480p30/1.ts")
+        );
+        // Nothing new: answered after the timeout with what there is.
+        let short = Duration::from_millis(30);
+        assert_eq!(window.wait_for_gop("480p30", 2, short).await, Ok(()));
     }
 
     #[test]

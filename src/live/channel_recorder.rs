@@ -338,6 +338,7 @@ impl ChannelLoop {
                     if let Some(hook) = hook {
                         hook(&self.live.channel.name);
                     }
+                    playback.set_recorded_at(&open.session.bucket, &open.session.prefix);
                     open.recording.set_live_window(Some(playback));
                     open.recording
                         .record_stream(&mut input, stream_started_at, None);

@@ -29,7 +29,12 @@ pub struct EventLog {
     webhook: Option<Webhook>,
     account: String,
     region: String,
+    /// Every event's JSON envelope, for those watching (the web console's event stream).
+    watchers: tokio::sync::broadcast::Sender<String>,
 }
+
+/// Events a slow watcher may fall behind by before it misses some.
+const WATCHER_BACKLOG: usize = 256;
 
 impl EventLog {
     /// A log appending to `path` when given.
@@ -57,7 +62,13 @@ impl EventLog {
             webhook: None,
             account: account.to_owned(),
             region: region.to_owned(),
+            watchers: tokio::sync::broadcast::channel(WATCHER_BACKLOG).0,
         })
+    }
+
+    /// Every event emitted from now on, as its JSON envelope.
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.watchers.subscribe()
     }
 
     /// The same log, also POSTing every event to `webhook`.
@@ -85,7 +96,7 @@ impl EventLog {
                 code: event.code().map(str::to_owned),
             },
         );
-        if self.file.is_none() && self.webhook.is_none() {
+        if self.file.is_none() && self.webhook.is_none() && self.watchers.receiver_count() == 0 {
             return;
         }
         let envelope = event.envelope(new_event_id(), &self.account, &self.region);
@@ -101,6 +112,9 @@ impl EventLog {
             if let Err(err) = writeln!(file, "{line}").and_then(|()| file.flush()) {
                 tracing::warn!(error = %err, "cannot append to the events file");
             }
+        }
+        if self.watchers.receiver_count() > 0 {
+            let _ = self.watchers.send(line.clone());
         }
         if let Some(webhook) = &self.webhook {
             webhook.send(line);

@@ -289,6 +289,11 @@ impl IngestRegistry {
         })
     }
 
+    /// Where the IVS events go (watch them with [`super::event_log::EventLog::watch`]).
+    pub fn events(&self) -> &super::event_log::EventLog {
+        &self.context.events
+    }
+
     /// The live stream of `channel_arn`, when it is live.
     pub fn live_stream(&self, channel_arn: &str) -> Option<Arc<LiveStream>> {
         self.lock()

@@ -7,6 +7,7 @@ mod api;
 mod architecture;
 mod bad_input;
 mod bench;
+mod browser;
 mod encoder_settings;
 mod hls;
 mod hostile;
