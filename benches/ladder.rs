@@ -86,7 +86,10 @@ fn ladder_second(c: &mut Criterion) {
             format!("decode_scale_encode_720_480_360_160/{preset}"),
             |b| {
                 b.iter_batched(
-                    || Pipeline::start(&rungs, &settings, second.input.info(), None).unwrap(),
+                    || {
+                        Pipeline::start(&rungs, &settings, second.input.info(), None, "bench")
+                            .unwrap()
+                    },
                     |mut pipeline| {
                         let mut sink = CountingSink::default();
                         for packet in &second.packets {

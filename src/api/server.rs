@@ -469,12 +469,17 @@ fn failure(err: &ApiError) -> Response {
     response
 }
 
-/// `GET /metrics`: the process's metrics in the Prometheus text format, the live-stream count
-/// taken now.
+/// `GET /metrics`: the process's metrics in the Prometheus text format, the live streams and
+/// their ingest taken now.
 fn metrics_page(registry: &IngestRegistry) -> Response {
     use axum::response::IntoResponse;
     let metrics = crate::metrics::global();
-    metrics.set_live_streams(registry.live_streams().len());
+    let live: Vec<_> = registry
+        .live_streams()
+        .iter()
+        .map(|stream| stream.ingest_sample())
+        .collect();
+    metrics.set_live(&live);
     (
         [(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
         metrics.render(),

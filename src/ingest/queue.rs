@@ -37,6 +37,12 @@ pub fn publish_queue(max_messages: usize, max_bytes: usize) -> (QueueSender, Que
 }
 
 impl QueueSender {
+    /// Bytes of message bodies queued and not yet taken by the receiver.
+    pub fn queued_bytes(&self) -> usize {
+        self.max_bytes
+            .saturating_sub(self.bytes.available_permits())
+    }
+
     /// Queues `message`, waiting while the queue is full; `false` once the receiver is gone.
     pub async fn send(&self, message: LiveMessage) -> bool {
         // A message larger than the whole budget takes all of it.

@@ -7,6 +7,7 @@
 //!   and second publishers; the live streams the API reads and stops.
 //! - [`channel_recorder`]: one thread per channel recording its publishes, with the reconnect
 //!   window.
+//! - [`ingest_rate`]: pure; a publisher's bitrate and frame rate over the last seconds.
 //! - [`limits`]: pure; ingest limits (D19) and merge eligibility (D10).
 //! - [`event`]: pure; the typed IVS events and their EventBridge shape.
 //! - [`event_log`]: where events go (log line, stream session, JSON-lines file, webhook).
@@ -20,6 +21,7 @@ pub mod channel_recorder;
 pub mod channels;
 pub mod event;
 pub mod event_log;
+pub mod ingest_rate;
 pub mod journal;
 pub mod limits;
 pub mod registry;

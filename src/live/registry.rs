@@ -16,11 +16,13 @@ use tokio::sync::Notify;
 use super::channel_recorder::{ChannelRecorder, Publish, RecorderContext};
 use super::channels::LiveChannel;
 use super::event::{Detail, IvsEvent, StreamDetail, StreamEvent};
+use super::ingest_rate::IngestRate;
 use super::sessions::{StreamSession, new_stream_id};
 use crate::control::catalog::{Catalog, Txn};
 use crate::hls::live_window::LiveWindow;
 use crate::ingest::live::LiveMessage;
 use crate::ingest::queue::{QueueSender, publish_queue};
+use crate::metrics::IngestSample;
 use crate::model::{Channel, RecordingConfiguration};
 
 /// Messages a publish may queue before the connection waits for the recorder.
@@ -92,6 +94,8 @@ pub struct LiveStream {
     pub stream_id: String,
     /// The channel's ARN.
     pub channel_arn: String,
+    /// The channel's name (its id when it has none), `/metrics`' label.
+    pub channel_label: String,
     /// When it went live.
     pub start_time: OffsetDateTime,
     started: Instant,
@@ -103,6 +107,8 @@ pub struct LiveStream {
     queue: Weak<QueueSender>,
     /// Its live renditions, served at the channel's `playbackUrl`.
     pub playback: Arc<LiveWindow>,
+    /// What the publisher sends per second.
+    rate: std::sync::Mutex<IngestRate>,
 }
 
 impl LiveStream {
@@ -130,9 +136,33 @@ impl LiveStream {
         }
     }
 
-    fn media_arrived(&self) {
+    /// What `/metrics` shows of the stream now.
+    pub fn ingest_sample(&self) -> IngestSample {
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (bitrate_bps, frame_rate) = self
+            .rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rates(now_ms);
+        IngestSample {
+            channel: self.channel_label.clone(),
+            bitrate_bps,
+            frame_rate,
+            queued_bytes: self
+                .queue
+                .upgrade()
+                .map_or(0, |queue| queue.queued_bytes() as u64),
+        }
+    }
+
+    fn media_arrived(&self, message: &LiveMessage) {
         let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_media_ms.store(ms, Ordering::Relaxed);
+        let video = matches!(message, LiveMessage::Video { .. });
+        self.rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(ms, message.size() as u64, video);
     }
 }
 
@@ -261,6 +291,15 @@ impl IngestRegistry {
             }),
         });
         let channel_arn = live.channel.arn.clone();
+        let channel_label = if live.channel.name.is_empty() {
+            channel_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            live.channel.name.clone()
+        };
         let playback = Arc::new(LiveWindow::new());
         let handed = recorder.publish(Publish {
             stream_id: stream_id.clone(),
@@ -274,12 +313,14 @@ impl IngestRegistry {
         let stream = Arc::new(LiveStream {
             stream_id,
             channel_arn: channel_arn.clone(),
+            channel_label,
             start_time: now,
             started: Instant::now(),
             last_media_ms: AtomicU64::new(0),
             stop: Notify::new(),
             queue: Arc::downgrade(&sender),
             playback,
+            rate: std::sync::Mutex::new(IngestRate::default()),
         });
         runtime.live = Some(Arc::clone(&stream));
         Ok(PublishGuard {
@@ -381,7 +422,7 @@ impl PublishGuard {
 
     /// Passes a message on; `false` once the recorder has stopped reading this stream.
     pub async fn send(&self, message: LiveMessage) -> bool {
-        self.stream.media_arrived();
+        self.stream.media_arrived(&message);
         self.sender.send(message).await
     }
 

@@ -101,12 +101,14 @@ impl std::fmt::Debug for Pipeline {
 
 impl Pipeline {
     /// A pipeline making `renditions` (highest first) out of `info`'s streams, the transcoded
-    /// ones encoded as `encoding` says, with `thumbnails` as its thumbnail tap.
+    /// ones encoded as `encoding` says, with `thumbnails` as its thumbnail tap; `label` (the
+    /// channel's name) labels its rungs' encode speed in `/metrics`.
     pub fn start(
         renditions: &[Rendition],
         encoding: &EncoderSettings,
         info: &InputInfo,
         thumbnails: Option<ThumbnailTap>,
+        label: &str,
     ) -> Result<Self, PipelineError> {
         let source_audio = info.audio.as_ref();
         // Only AAC passes through; other audio is transcoded where the plan says so
@@ -153,6 +155,7 @@ impl Pipeline {
                         time_base: info.video.av_time_base,
                         source_frame_rate: info.video.frame_rate,
                         encoding: encoding.for_rung(&rendition.name).clone(),
+                        label: label.to_owned(),
                     });
                 }
             }

@@ -71,6 +71,8 @@ pub struct RungSettings {
     pub source_frame_rate: f64,
     /// How the rung is encoded and scaled.
     pub encoding: RungEncoding,
+    /// Whose rung it is (the channel's name): the label of its encode speed in `/metrics`.
+    pub label: String,
 }
 
 /// What one rung did and what it cost.
@@ -136,6 +138,31 @@ pub struct RungEncoder {
     encoder: ffmpeg::encoder::Video,
     packet: ffmpeg::Packet,
     usage: RungUsage,
+    speed: SpeedMeter,
+}
+
+/// The rung's encode speed, published to `/metrics` after each second of media.
+#[derive(Debug)]
+struct SpeedMeter {
+    label: String,
+    frame_rate: f64,
+    /// Frames and work time at the last publication.
+    since: (u64, Duration),
+}
+
+impl SpeedMeter {
+    fn update(&mut self, rendition: &str, usage: &RungUsage) {
+        let frames = usage.frames - self.since.0;
+        if (frames as f64) < self.frame_rate {
+            return;
+        }
+        let work = usage.wall.saturating_sub(self.since.1).as_secs_f64();
+        if work > 0.0 {
+            let speed = frames as f64 / self.frame_rate / work;
+            crate::metrics::global().set_encode_speed(&self.label, rendition, Some(speed));
+        }
+        self.since = (usage.frames, usage.wall);
+    }
 }
 
 impl std::fmt::Debug for RungEncoder {
@@ -155,6 +182,7 @@ impl RungEncoder {
             time_base,
             source_frame_rate,
             encoding,
+            label,
         } = settings;
         let (bitrate, time_base, source_frame_rate) = (*bitrate, *time_base, *source_frame_rate);
         crate::av::init();
@@ -219,6 +247,11 @@ impl RungEncoder {
             usage: RungUsage {
                 rendition: rendition.name.clone(),
                 ..RungUsage::default()
+            },
+            speed: SpeedMeter {
+                label: label.clone(),
+                frame_rate: rendition.frame_rate.max(1.0),
+                since: (0, Duration::ZERO),
             },
         })
     }
@@ -297,6 +330,7 @@ impl RungEncoder {
         self.receive(on_packet)?;
         self.usage.frames += 1;
         self.usage.wall += began.elapsed();
+        self.speed.update(&self.name, &self.usage);
         Ok(Some(Arc::new(scaled)))
     }
 
@@ -315,6 +349,7 @@ impl RungEncoder {
         self.usage.wall += began.elapsed();
         // Read while the encoder (and any threads x264 started from this one) still exists.
         self.usage.cpu = crate::cpu_time::this_thread_and_its_helpers();
+        crate::metrics::global().set_encode_speed(&self.speed.label, &self.name, None);
         flushed
     }
 

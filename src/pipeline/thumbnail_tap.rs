@@ -26,6 +26,7 @@ impl ThumbnailTap {
             number,
             pts,
             frame: frame.clone(),
+            taken_at: std::time::Instant::now(),
         })
     }
 

@@ -132,6 +132,8 @@ pub struct MediaSetup {
     pub clock: Arc<dyn Clock>,
     /// How the transcoded rungs are encoded.
     pub encoding: Arc<EncoderSettings>,
+    /// The channel's name: the label of the rungs' encode speed in `/metrics`.
+    pub label: String,
 }
 
 impl std::fmt::Debug for MediaSetup {
@@ -377,8 +379,14 @@ impl PacketLoop {
             .hls
             .as_ref()
             .map_or_else(Vec::new, |hls| hls.renditions.clone());
-        let pipeline = Pipeline::start(&renditions, &self.setup.encoding, info, tap)
-            .map_err(|err| Failure::from_error(FailureKind::Processing, &err))?;
+        let pipeline = Pipeline::start(
+            &renditions,
+            &self.setup.encoding,
+            info,
+            tap,
+            &self.setup.label,
+        )
+        .map_err(|err| Failure::from_error(FailureKind::Processing, &err))?;
         if let Some(setup) = self.setup.hls.clone() {
             stream.hls = Some(HlsOutput::start(
                 setup,

@@ -213,6 +213,7 @@ impl Recording {
             store: store.clone(),
             clock: target.clock.clone(),
             encoding: target.encoding.clone(),
+            label: target.channel.name.clone(),
         });
         let recording = Self {
             prefix,

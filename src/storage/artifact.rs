@@ -11,6 +11,9 @@ pub struct Artifact {
     pub bytes: Bytes,
     /// Its Content-Type (decision D14).
     pub content_type: &'static str,
+    /// For a thumbnail: when the frame it shows entered the recorder (the store times the delay
+    /// to its storing, for `/metrics`). Not kept through the disk spool.
+    pub taken_at: Option<std::time::Instant>,
 }
 
 impl Artifact {
@@ -20,6 +23,7 @@ impl Artifact {
             key,
             bytes: Bytes::from(json),
             content_type: "application/json",
+            taken_at: None,
         }
     }
 
@@ -29,7 +33,14 @@ impl Artifact {
             key,
             bytes,
             content_type: "image/jpeg",
+            taken_at: None,
         }
+    }
+
+    /// The same object, noted as showing a frame that entered the recorder at `at`.
+    pub fn taken_at(mut self, at: std::time::Instant) -> Self {
+        self.taken_at = Some(at);
+        self
     }
 
     /// An HLS playlist.
@@ -38,6 +49,7 @@ impl Artifact {
             key,
             bytes: Bytes::from(text),
             content_type: "application/x-mpegURL",
+            taken_at: None,
         }
     }
 
@@ -47,6 +59,7 @@ impl Artifact {
             key,
             bytes,
             content_type: "video/MP2T",
+            taken_at: None,
         }
     }
 
@@ -56,6 +69,7 @@ impl Artifact {
             key,
             bytes: Bytes::new(),
             content_type: "application/octet-stream",
+            taken_at: None,
         }
     }
 

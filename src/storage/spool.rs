@@ -182,6 +182,7 @@ impl Spool {
             key: entry.key.clone(),
             bytes: Bytes::from(bytes),
             content_type: Artifact::known_content_type(&entry.content_type),
+            taken_at: None,
         })
     }
 

@@ -143,6 +143,27 @@ struct Writer {
     spool: Option<Spool>,
     closed: bool,
     report: WriteReport,
+    waiting: QueueGauge,
+}
+
+/// This writer's share of `ivs_recorder_store_queue_objects`, taken back when it stops.
+#[derive(Debug, Default)]
+struct QueueGauge {
+    reported: i64,
+}
+
+impl QueueGauge {
+    fn set(&mut self, waiting: usize) {
+        let waiting = i64::try_from(waiting).unwrap_or(i64::MAX);
+        crate::metrics::global().store_queue_changed(waiting - self.reported);
+        self.reported = waiting;
+    }
+}
+
+impl Drop for QueueGauge {
+    fn drop(&mut self) {
+        self.set(0);
+    }
 }
 
 impl Writer {
@@ -161,12 +182,14 @@ impl Writer {
             spool: None,
             closed: false,
             report: WriteReport::default(),
+            waiting: QueueGauge::default(),
         }
     }
 
     async fn run(mut self) -> Result<WriteReport, StorageError> {
         let mut outage: Option<(Instant, Duration)> = None;
         loop {
+            self.waiting.set(self.queue.len() + self.receiver.len());
             if self.queue.is_empty() {
                 if let Some(spool) = self.spool.take() {
                     // Everything spooled is stored: the outage is over.
@@ -195,6 +218,9 @@ impl Writer {
                     tracing::debug!(key = %artifact.key, bytes = artifact.bytes.len(), "stored");
                     self.report.bytes += artifact.bytes.len() as u64;
                     crate::metrics::global().stored(artifact.bytes.len() as u64);
+                    if let Some(taken_at) = artifact.taken_at {
+                        crate::metrics::global().thumbnail_stored(taken_at.elapsed());
+                    }
                     self.report.keys.push(artifact.key);
                     if let Some((_, delay)) = &mut outage {
                         *delay = self.policy.first_retry;
@@ -267,10 +293,11 @@ impl Writer {
         for index in 0..self.queue.len() {
             if let Pending::Memory(artifact) = &self.queue[index] {
                 let artifact = artifact.clone();
+                let bytes = artifact.bytes.len() as u64;
                 let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
                 self.queue[index] = Pending::Spooled(entry);
                 self.report.spooled += 1;
-                crate::metrics::global().spooled();
+                crate::metrics::global().spooled(bytes);
             }
         }
         Ok(())
@@ -318,10 +345,11 @@ impl Writer {
     }
 
     async fn spool_artifact(&mut self, artifact: Artifact) -> Result<(), StorageError> {
+        let bytes = artifact.bytes.len() as u64;
         let entry = self.on_spool(move |spool| spool.push(&artifact)).await?;
         self.queue.push_back(Pending::Spooled(entry));
         self.report.spooled += 1;
-        crate::metrics::global().spooled();
+        crate::metrics::global().spooled(bytes);
         Ok(())
     }
 

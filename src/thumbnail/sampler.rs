@@ -17,6 +17,8 @@ pub struct SampledFrame {
     pub pts: i64,
     /// The decoded picture.
     pub frame: VideoFrame,
+    /// When it was taken (its delay to the stored JPEG goes to `/metrics`).
+    pub taken_at: std::time::Instant,
 }
 
 impl std::fmt::Debug for SampledFrame {
@@ -168,6 +170,11 @@ fn take_if_wanted(
     if let Some(number) = schedule.offer(pts) {
         gate.on_frame_taken();
         let frame = std::mem::replace(frame, VideoFrame::empty());
-        sampled.push(SampledFrame { number, pts, frame });
+        sampled.push(SampledFrame {
+            number,
+            pts,
+            frame,
+            taken_at: std::time::Instant::now(),
+        });
     }
 }

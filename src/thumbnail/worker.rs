@@ -117,16 +117,21 @@ fn run(
             None => thumbnailer.insert(JpegThumbnailer::new(size.0, size.1)?),
         };
         let jpeg = Bytes::from(encoder.encode(&sampled.frame, sampled.number)?);
-        let number = sampled.number;
+        let (number, taken_at) = (sampled.number, sampled.taken_at);
         drop(sampled);
+        // The first object of each thumbnail carries its frame's time: one delay per thumbnail.
         if targets.sequential {
-            store.send_blocking(Artifact::jpeg(
-                targets.prefix.thumbnail(number),
-                jpeg.clone(),
-            ))?;
+            store.send_blocking(
+                Artifact::jpeg(targets.prefix.thumbnail(number), jpeg.clone()).taken_at(taken_at),
+            )?;
         }
         if targets.latest {
-            store.send_blocking(Artifact::jpeg(targets.prefix.latest_thumbnail(), jpeg))?;
+            let latest = Artifact::jpeg(targets.prefix.latest_thumbnail(), jpeg);
+            store.send_blocking(if targets.sequential {
+                latest
+            } else {
+                latest.taken_at(taken_at)
+            })?;
         }
         made += 1;
         next = match frames.try_recv() {
