@@ -42,7 +42,9 @@
 //! 5. [`live`]: `serve` as a library ([`live::LiveServer`]): RTMP ingest, live recording with the
 //!    reconnect window, sessions, events.
 //!    [`control`]: the control plane's resources (one catalog for API and ingest; SQLite).
-//!    [`api`]: the IVS control plane as REST-JSON; [`api::server::run`] is `serve` whole.
+//!    [`api`]: the IVS control plane as REST-JSON, live playback at each channel's `playbackUrl`
+//!    (from [`hls::live_window`], fed GOP by GOP by the recording), recorded objects over HTTP,
+//!    the web console and `/metrics`; [`api::server::run`] is `serve` whole.
 //!    [`publish`]: a light RTMP(S) publisher replaying files at real time (`publish`).
 //!    [`bench`]: encoder settings measured (speed, bitrate, quality) on a file (`bench`).
 //! 6. [`cli`], [`progress`]: the command line.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::live_rig::{LiveServer, finish, sample_head, wait_until};
 use crate::sdk::{SOME_SIGNATURE, Sdk, raw_request};
+use crate::util::http_get;
 
 /// A `--channels` file with one unrecorded channel (the API makes the rest).
 const NO_CHANNELS: &str = r#"[{"name":"seeded","type":"BASIC","streamKey":"sk_seeded"}]"#;
@@ -199,6 +200,44 @@ fn the_sdk_records_a_channel_it_created_into_s3_with_its_metadata() {
         objects
             .keys()
             .any(|key| key.ends_with("events/recording-ended.json"))
+    );
+
+    // The web console lists the recording from S3, and serves its objects with ranges.
+    let (status, _, listing) = http_get(api_port, "/console/api/recordings", &[]);
+    assert_eq!(status, 200);
+    let listing: Value = serde_json::from_slice(&listing).unwrap();
+    let bucket = &listing["buckets"][0];
+    assert_eq!(bucket["bucket"], "ivs-recordings", "{listing:#}");
+    let recording = bucket["recordings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prefix"] == prefix.as_str())
+        .unwrap_or_else(|| panic!("{prefix} in {listing:#}"));
+    assert_eq!(recording["state"], "ENDED");
+    assert!(recording["metadata"]["media"]["hls"]["duration_ms"].as_u64() > Some(5_000));
+    let thumbnails = recording["thumbnails"].as_array().unwrap();
+    let thumbnail_objects = objects
+        .keys()
+        .filter(|key| key.contains("/media/thumbnails/"))
+        .count();
+    assert_eq!(thumbnails.len(), thumbnail_objects, "{recording:#}");
+    let master = format!("{prefix}/media/hls/byte-range-multivariant.m3u8");
+    assert_eq!(
+        recording["playback"],
+        format!("/recordings/ivs-recordings/{master}")
+    );
+    let (status, _, body) = http_get(api_port, recording["playback"].as_str().unwrap(), &[]);
+    assert_eq!((status, &body), (200, &objects[&master].0));
+    let (status, _, part) = http_get(
+        api_port,
+        thumbnails[0].as_str().unwrap(),
+        &[("Range", "bytes=0-1")],
+    );
+    assert_eq!(
+        (status, part),
+        (206, vec![0xFF, 0xD8]),
+        "a JPEG's first bytes"
     );
 }
 

@@ -6,7 +6,8 @@
 /** The players on the page, by name ("live:<channel arn>", "recording:<prefix>"), for tests. */
 window.consolePlayers = {};
 
-const LIVE_HLS_CONFIG = { liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 4 };
+// Live: 3 s behind the live edge, caught up to by playing up to 1.5x after a slow start.
+const LIVE_HLS_CONFIG = { liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.5 };
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);

@@ -33,7 +33,7 @@ ${script}</body></html>`;
   const pages = {
     "/hls.html": page(`<script src="/hls.min.js"></script><script>
       const video = document.getElementById("video");
-      const hls = new Hls({ liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 4 });
+      const hls = new Hls({ liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.5 });
       hls.loadSource(new URLSearchParams(location.search).get("src"));
       hls.attachMedia(video);
       video.muted = true; video.play().catch(() => {});
@@ -162,7 +162,7 @@ async function playerScenario(browser, result, kind, pageServer) {
   await page.goto(`${origin}/${kind}.html?src=${encodeURIComponent(src)}`, { waitUntil: "load" });
   result.pageOrigin = origin;
   result.playback = await watchPlayback(page, "#video", 4, 60 * SECOND);
-  result.latency = await sampleLatency(page, 8);
+  result.latency = await sampleLatency(page, 12);
   if (kind === "ivs") result.ivsErrors = await page.evaluate(() => window.ivsErrors);
   result.afterLatency = await page.$eval("#video", (v) => ({ currentTime: v.currentTime, height: v.videoHeight }));
   await page.screenshot({ path: path.join(spec.screenshots, `${kind}-live.png`) });
