@@ -81,9 +81,21 @@ fn the_sdk_records_a_channel_it_created_into_s3_with_its_metadata() {
         &mut sdk,
         json!({"name": "flow", "type": "BASIC", "recordingConfigurationArn": configuration}),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let input = sample_head(dir.path(), "720p30-gop2s.mp4", 20);
-    let publisher = server.publish(&key, &input);
+    // The 12 s sample three times over: StopStream ends it well before, however slow the calls
+    // in between are under load.
+    let sample = crate::util::sample("720p30-gop2s.mp4");
+    let publisher = server.publish_with(
+        &key,
+        &[
+            "-re",
+            "-stream_loop",
+            "2",
+            "-i",
+            sample.to_str().unwrap(),
+            "-c",
+            "copy",
+        ],
+    );
     let stream = wait_live(&mut sdk, &channel);
     assert_eq!(stream["state"], "LIVE");
     assert_eq!(stream["health"], "HEALTHY");
