@@ -20,6 +20,7 @@ use object_store::path::Path as ObjectPath;
 use serde_json::{Value, json};
 
 use super::playback::{RECORDINGS_PREFIX, recording_buckets};
+use super::server::query_values;
 use crate::control::arn::ResourceKind;
 use crate::control::documents::{playback_path, playback_url};
 use crate::live::registry::IngestRegistry;
@@ -94,16 +95,16 @@ pub async fn channels(registry: &IngestRegistry, settings: &ConsoleSettings) -> 
             }
         }
         let live = stream.map(|stream| {
-                json!({
-                    "streamId": stream.stream_id,
-                    "startTime": crate::time::rfc3339_seconds(stream.start_time),
-                    "health": stream.health().as_str(),
-                    "viewerCount": stream.playback.viewer_count(),
-                    "playable": stream.playback.is_playable(),
-                    "renditions": stream.playback.renditions().iter().map(|(name, _)| name).collect::<Vec<_>>(),
-                    "latestThumbnail": thumbnail,
-                })
-            });
+            json!({
+                "streamId": stream.stream_id,
+                "startTime": crate::time::rfc3339_seconds(stream.start_time),
+                "health": stream.health().as_str(),
+                "viewerCount": stream.playback.viewer_count(),
+                "playable": stream.playback.is_playable(),
+                "renditions": stream.playback.rendition_names(),
+                "latestThumbnail": thumbnail,
+            })
+        });
         channels.push(json!({
                 "arn": arn,
                 "name": doc["name"],
@@ -129,14 +130,9 @@ pub fn stream_key(registry: &IngestRegistry, settings: &ConsoleSettings, query: 
         )
             .into_response();
     }
-    let arn = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("arn="))
-        .map(|arn| {
-            percent_encoding::percent_decode_str(arn)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+    let arn = query_values(query, "arn")
+        .into_iter()
+        .next()
         .unwrap_or_default();
     let key = registry.catalog().read(|txn| {
         txn.list(ResourceKind::StreamKey)

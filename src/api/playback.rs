@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 
+use super::server::query_values;
 use crate::control::arn::ResourceKind;
 use crate::hls::live_window::LiveWindow;
 use crate::live::registry::IngestRegistry;
@@ -120,11 +121,7 @@ pub async fn live(
             window.multivariant(stem).map_or_else(not_live, playlist)
         }
         PlaybackRequest::MediaPlaylist { rendition, .. } => {
-            let value = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-            };
+            let value = |name: &str| query_values(query, name).into_iter().next();
             if let Some(msn) = value("_HLS_msn") {
                 let Ok(msn) = msn.parse() else {
                     return error(StatusCode::BAD_REQUEST, "_HLS_msn must be a number");
@@ -142,7 +139,7 @@ pub async fn live(
             }
             let player = value("player");
             window
-                .media_playlist(rendition, player)
+                .media_playlist(rendition, player.as_deref())
                 .map_or_else(not_live, playlist)
         }
         PlaybackRequest::Segment {

@@ -423,8 +423,8 @@ fn route(method: &Method, path: &str) -> Result<(String, Option<String>), ApiErr
     }
 }
 
-/// Every value of `name` in a query string.
-fn query_values(query: &str, name: &str) -> Vec<String> {
+/// Every value of `name` in a query string, percent-decoded.
+pub(crate) fn query_values(query: &str, name: &str) -> Vec<String> {
     query
         .split('&')
         .filter_map(|pair| pair.split_once('='))

@@ -86,6 +86,12 @@ struct WindowState {
     recorded_at: Option<(String, String)>,
 }
 
+impl WindowState {
+    fn is_playable(&self) -> bool {
+        !self.renditions.is_empty() && self.renditions.iter().all(|r| !r.gops.is_empty())
+    }
+}
+
 /// The live renditions of one stream.
 #[derive(Debug, Default)]
 pub struct LiveWindow {
@@ -190,17 +196,16 @@ impl LiveWindow {
 
     /// Whether every rendition has a GOP (the multivariant playlist is served).
     pub fn is_playable(&self) -> bool {
-        let state = self.lock();
-        !state.renditions.is_empty() && state.renditions.iter().all(|r| !r.gops.is_empty())
+        self.lock().is_playable()
     }
 
     /// The multivariant playlist, variant URIs relative to it (`<stem>/<rendition>.m3u8`) and
     /// carrying a new player token; `None` until every rendition has a GOP.
     pub fn multivariant(&self, stem: &str) -> Option<String> {
-        if !self.is_playable() {
+        let mut state = self.lock();
+        if !state.is_playable() {
             return None;
         }
-        let mut state = self.lock();
         state.next_player += 1;
         let player = format!("{:x}{:08x}", state.next_player, rand::random::<u32>());
         let variants: Vec<Variant> = state
@@ -287,18 +292,12 @@ impl LiveWindow {
         state.viewers.len()
     }
 
-    /// Names of the renditions, highest first, with the media time (ms) their newest GOP ends at.
-    pub fn renditions(&self) -> Vec<(String, u64)> {
+    /// Names of the renditions, highest first.
+    pub fn rendition_names(&self) -> Vec<String> {
         self.lock()
             .renditions
             .iter()
-            .map(|live| {
-                let end = live
-                    .gops
-                    .back()
-                    .map_or(0, |gop| gop.start_ms + gop.duration_ms);
-                (live.variant.name.clone(), end)
-            })
+            .map(|live| live.variant.name.clone())
             .collect()
     }
 
