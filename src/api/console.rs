@@ -20,7 +20,7 @@ use object_store::path::Path as ObjectPath;
 use serde_json::{Value, json};
 
 use super::playback::{RECORDINGS_PREFIX, recording_buckets};
-use super::server::query_values;
+use super::query::query_values;
 use crate::control::arn::ResourceKind;
 use crate::control::documents::{playback_path, playback_url};
 use crate::live::registry::IngestRegistry;

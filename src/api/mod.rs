@@ -9,6 +9,7 @@
 //! - [`ops`]: the operations, over the catalog and the live registry.
 //! - [`playback`]: what players fetch, from any origin: live playback at each channel's
 //!   `playbackUrl` path, recorded objects with `Range`.
+//! - [`query`]: pure; values read from a URL query string.
 //! - [`console`]: the web console at `/` and the read-only JSON it draws from.
 //! - [`server`]: the HTTP server: routing, signatures, model checks, responses.
 
@@ -18,6 +19,7 @@ pub mod model;
 pub mod ops;
 pub mod pagination;
 pub mod playback;
+pub mod query;
 pub mod server;
 pub mod sigv4;
 pub mod throttle;

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 
-use super::server::query_values;
+use super::query::query_values;
 use crate::control::arn::ResourceKind;
 use crate::hls::live_window::LiveWindow;
 use crate::live::registry::IngestRegistry;

@@ -21,6 +21,7 @@ use super::error::{ApiError, ErrorKind};
 use super::model::ServiceModel;
 use super::ops::{Context, channels, recording_configurations, stored, stream_keys, streams, tags};
 use super::playback;
+use super::query::query_values;
 use super::sigv4::{self, Credentials, SignedRequest};
 use super::throttle::Throttle;
 use super::validate::validate_input;
@@ -423,20 +424,6 @@ fn route(method: &Method, path: &str) -> Result<(String, Option<String>), ApiErr
     }
 }
 
-/// Every value of `name` in a query string, percent-decoded.
-pub(crate) fn query_values(query: &str, name: &str) -> Vec<String> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| *key == name)
-        .map(|(_, value)| {
-            percent_decode_str(&value.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect()
-}
-
 fn json_response(status: u16, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -514,14 +501,6 @@ mod tests {
         assert_eq!(
             route(&Method::GET, "/GetChannel").unwrap_err().kind,
             ErrorKind::UnknownOperation
-        );
-    }
-
-    #[test]
-    fn reads_repeated_query_values() {
-        assert_eq!(
-            query_values("tagKeys=a&tagKeys=b%20c&other=x", "tagKeys"),
-            vec!["a".to_owned(), "b c".to_owned()]
         );
     }
 }
