@@ -83,13 +83,20 @@ mod tests {
 
     #[test]
     fn a_busy_thread_is_counted() {
+        // Spin until the thread's own CPU time says 100 ms were spent: a counter that does not
+        // grow with work never gets there. Bounded by wall time (on a loaded machine the thread
+        // gets only a share of a core, so wall time says nothing about CPU time).
         let spent = std::thread::Builder::new()
             .name(unique_name("cpu test"))
             .spawn(|| {
                 let began = std::time::Instant::now();
                 let mut x = 0u64;
-                while began.elapsed() < Duration::from_millis(300) {
-                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                while this_thread_and_its_helpers() < Duration::from_millis(100)
+                    && began.elapsed() < Duration::from_secs(60)
+                {
+                    for _ in 0..1_000_000 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
                 }
                 this_thread_and_its_helpers()
             })
