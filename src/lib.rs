@@ -32,8 +32,8 @@
 //! `tests/integration/architecture.rs`):
 //!
 //! 1. [`av`] (the one FFI module: every `unsafe` block), [`codecs`], [`cpu_time`], [`error`], [`ids`],
-//!    [`ladder`], [`layout`], [`metrics`], [`model`], [`time`], [`timeline`]: foundations, most of
-//!    them pure.
+//!    [`ladder`], [`layout`], [`metrics`], [`model`], [`time`], [`timeline`], [`x264_cpu`]:
+//!    foundations, most of them pure.
 //! 2. [`ingest`] (inputs that yield packets), [`storage`] (buckets, the ordered writer, spool).
 //! 3. [`thumbnail`] (which frames, the JPEGs), [`hls`] (segments, playlists, masters),
 //!    [`pipeline`] (the decoder, the rungs, the fan-out), [`quality`] (PSNR / SSIM against the
@@ -76,3 +76,4 @@ pub mod storage;
 pub mod thumbnail;
 pub mod time;
 pub mod timeline;
+pub mod x264_cpu;

@@ -115,7 +115,10 @@ pub fn ladder_command(
                     Keyframes::FollowSource => "source".to_owned(),
                     Keyframes::EverySeconds(seconds) => format!("expr:gte(t,n_forced*{seconds})"),
                 });
-                for (name, value) in encoding.x264_options(rendition.height, fps, bitrate) {
+                let instruction_sets = crate::x264_cpu::x264_instruction_sets();
+                for (name, value) in
+                    encoding.x264_options(rendition.height, fps, bitrate, instruction_sets)
+                {
                     args.push(format!("-{name}:v"));
                     args.push(value);
                 }
@@ -192,13 +195,17 @@ mod tests {
             line.contains("-map 0:v -map 0:a? -c copy -f mpegts /out/1080p30.ts"),
             "{line}"
         );
+        // The same instruction sets as the pipeline's x264 (none named but on AVX-512 CPUs).
+        let asm = crate::x264_cpu::x264_instruction_sets()
+            .map(|sets| format!(":asm={sets}"))
+            .unwrap_or_default();
         assert!(
-            line.contains(
+            line.contains(&format!(
                 "-map [v0] -c:v libx264 -pix_fmt:v yuv420p -fps_mode:v passthrough -g:v 1073741823 \
                  -b:v 2400000 -force_key_frames:v source -preset:v faster -profile:v main \
-                 -level:v 3.1 -forced-idr:v 1 -threads:v 1 -x264-params:v scenecut=0:open-gop=0 \
+                 -level:v 3.1 -forced-idr:v 1 -threads:v 1 -x264-params:v scenecut=0:open-gop=0{asm} \
                  -map 0:a? -c:a copy -f mpegts /out/720p30.ts"
-            ),
+            )),
             "{line}"
         );
         assert!(

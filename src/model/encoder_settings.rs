@@ -118,9 +118,16 @@ impl RungEncoding {
     }
 
     /// The libx264 private options (name, value) for a rung `height` tall at `fps` whose ladder
-    /// bitrate is `bitrate` bits/s. With the defaults these are exactly the options the pipeline
-    /// has always set.
-    pub fn x264_options(&self, height: u32, fps: u32, bitrate: u32) -> Vec<(String, String)> {
+    /// bitrate is `bitrate` bits/s; `instruction_sets` (x264's `asm`, e.g. `AVX2`) limits the
+    /// instruction sets x264 uses, `None` leaves them to its detection. With the defaults these
+    /// are exactly the options the pipeline has always set.
+    pub fn x264_options(
+        &self,
+        height: u32,
+        fps: u32,
+        bitrate: u32,
+        instruction_sets: Option<&str>,
+    ) -> Vec<(String, String)> {
         let mut options = vec![
             ("preset".to_owned(), self.preset.clone()),
             ("profile".to_owned(), self.profile.clone()),
@@ -148,6 +155,9 @@ impl RungEncoding {
                 ));
                 params.push("nal-hrd=cbr".to_owned());
             }
+        }
+        if let Some(sets) = instruction_sets {
+            params.push(format!("asm={sets}"));
         }
         options.push(("x264-params".to_owned(), params.join(":")));
         options
@@ -368,7 +378,7 @@ mod tests {
         assert_eq!(settings, EncoderSettings::default());
         let rung = settings.for_rung("720p30");
         assert_eq!(
-            pairs(&rung.x264_options(720, 30, 2_400_000)),
+            pairs(&rung.x264_options(720, 30, 2_400_000, None)),
             [
                 ("preset", "veryfast"),
                 ("profile", "main"),
@@ -392,11 +402,11 @@ mod tests {
         let top = settings.for_rung("720p30");
         assert_eq!(top.preset, "faster");
         assert_eq!(
-            pairs(&top.x264_options(720, 30, 2_400_000))
+            pairs(&top.x264_options(720, 30, 2_400_000, Some("AVX2")))
                 .last()
                 .unwrap()
                 .1,
-            "scenecut=0:open-gop=0:vbv-maxrate=2400:vbv-bufsize=4800:nal-hrd=cbr"
+            "scenecut=0:open-gop=0:vbv-maxrate=2400:vbv-bufsize=4800:nal-hrd=cbr:asm=AVX2"
         );
         let small = settings.for_rung("160p30");
         assert_eq!(small.preset, "medium");
@@ -407,7 +417,7 @@ mod tests {
                 buffer_seconds: 2.0
             }
         );
-        let options = small.x264_options(160, 30, 230_000);
+        let options = small.x264_options(160, 30, 230_000, None);
         assert!(pairs(&options).contains(&("forced-idr", "1")));
         assert!(options.last().unwrap().1.contains("bframes=0"));
     }

@@ -211,8 +211,12 @@ impl RungEncoder {
         encoder.set_gop(u32::MAX / 4);
         let mut options = ffmpeg::Dictionary::new();
         // Average bitrate without VBV by default: x264 is deterministic then (VBV with frame
-        // threads is not), so the same input always records to the same bytes.
-        for (name, value) in encoding.x264_options(rendition.height, fps as u32, bitrate) {
+        // threads is not), and without AVX-512 (see `x264_cpu`), so the same input always
+        // records to the same bytes.
+        let instruction_sets = crate::x264_cpu::x264_instruction_sets();
+        for (name, value) in
+            encoding.x264_options(rendition.height, fps as u32, bitrate, instruction_sets)
+        {
             options.set(&name, &value);
         }
         let encoder = encoder.open_as_with(codec, options).map_err(open_error)?;

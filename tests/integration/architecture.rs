@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     // Pure foundations and the FFI wrappers.
     &[
         "av", "codecs", "cpu_time", "error", "ids", "ladder", "layout", "metrics", "model", "time",
-        "timeline",
+        "timeline", "x264_cpu",
     ],
     // Where packets come from and where objects go.
     &["ingest", "storage"],
