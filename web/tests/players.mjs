@@ -38,6 +38,11 @@ ${script}</body></html>`;
       hls.attachMedia(video);
       video.muted = true; video.play().catch(() => {});
       window.latency = () => hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null;
+      // hls.js raises its target latency by 1 s per stall (up to a target duration): the stalls
+      // explain a run that settles further back.
+      window.stalls = 0;
+      hls.on(Hls.Events.ERROR, (event, data) => { if (data.details === "bufferStalledError") window.stalls += 1; });
+      window.target = () => ({ ownLatency: hls.latency, targetLatency: hls.targetLatency, stalls: window.stalls, playbackRate: video.playbackRate, level: hls.currentLevel });
     </script>`),
     "/ivs.html": page(`<script src="/ivs-player.min.js"></script><script>
       const video = document.getElementById("video");
@@ -164,6 +169,7 @@ async function playerScenario(browser, result, kind, pageServer) {
   result.playback = await watchPlayback(page, "#video", 4, 60 * SECOND);
   result.latency = await sampleLatency(page, 12);
   if (kind === "ivs") result.ivsErrors = await page.evaluate(() => window.ivsErrors);
+  if (kind === "hls") result.target = await page.evaluate(() => window.target());
   result.afterLatency = await page.$eval("#video", (v) => ({ currentTime: v.currentTime, height: v.videoHeight }));
   await page.screenshot({ path: path.join(spec.screenshots, `${kind}-live.png`) });
   await page.close();
