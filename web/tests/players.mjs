@@ -167,7 +167,16 @@ async function playerScenario(browser, result, kind, pageServer) {
   await page.goto(`${origin}/${kind}.html?src=${encodeURIComponent(src)}`, { waitUntil: "load" });
   result.pageOrigin = origin;
   result.playback = await watchPlayback(page, "#video", 4, 60 * SECOND);
+  // Playlist reloads while the latency is sampled: blocking ones carry `_HLS_msn`.
+  const playlists = { requests: 0, blocking: 0 };
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.endsWith(".m3u8")) return;
+    playlists.requests += 1;
+    if (url.searchParams.has("_HLS_msn")) playlists.blocking += 1;
+  });
   result.latency = await sampleLatency(page, 12);
+  result.playlists = playlists;
   if (kind === "ivs") result.ivsErrors = await page.evaluate(() => window.ivsErrors);
   if (kind === "hls") result.target = await page.evaluate(() => window.target());
   result.afterLatency = await page.$eval("#video", (v) => ({ currentTime: v.currentTime, height: v.videoHeight }));
