@@ -308,19 +308,14 @@ fn the_ladder_does_not_depend_on_what_the_heap_held() {
         .iter()
         .map(|perturb| {
             let store = tempfile::tempdir().unwrap();
-            let output = std::process::Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
-                .args(["record", input.to_str().unwrap(), "--store"])
-                .arg(store.path())
-                .env("MALLOC_PERTURB_", perturb)
-                .env_remove("AWS_REGION")
-                .output()
-                .expect("the binary runs");
-            assert!(output.status.success(), "{output:?}");
-            let location = String::from_utf8(output.stdout).unwrap();
-            let dir = std::path::PathBuf::from(location.lines().last().unwrap().trim());
-            let prefix = dir.to_str().unwrap();
-            let prefix = prefix[prefix.find("ivs/v1/").unwrap()..].to_owned();
-            video_packets(&Recording::found(dir, prefix))
+            let env = [("MALLOC_PERTURB_", *perturb)];
+            video_packets(&Recording::make_with_env(
+                store.path(),
+                &input,
+                &[],
+                &env,
+                0,
+            ))
         })
         .collect();
     assert_eq!(

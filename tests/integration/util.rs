@@ -67,8 +67,14 @@ pub fn ffmpeg(args: &[&std::ffi::OsStr]) {
 
 /// Runs `ivs-recorder` with `args`.
 pub fn run(args: &[&str]) -> Output {
+    run_with_env(args, &[])
+}
+
+/// Runs `ivs-recorder` with `args` and the environment variables `env` set.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ivs-recorder"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("AWS_REGION")
         .output()
         .expect("the binary runs")
@@ -88,6 +94,17 @@ pub struct Recording {
 impl Recording {
     /// Records `input` into `store` with extra `args`; panics unless the exit code is `expected_code`.
     pub fn make(store: &Path, input: &Path, args: &[&str], expected_code: i32) -> Self {
+        Self::make_with_env(store, input, args, &[], expected_code)
+    }
+
+    /// [`Recording::make`] with the environment variables `env` set for the process.
+    pub fn make_with_env(
+        store: &Path,
+        input: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        expected_code: i32,
+    ) -> Self {
         let mut argv = vec![
             "record",
             input.to_str().unwrap(),
@@ -95,7 +112,7 @@ impl Recording {
             store.to_str().unwrap(),
         ];
         argv.extend_from_slice(args);
-        let output = run(&argv);
+        let output = run_with_env(&argv, env);
         assert_eq!(
             output.status.code(),
             Some(expected_code),
